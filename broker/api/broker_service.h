@@ -1,0 +1,47 @@
+// The credbroker.v1.CredentialBroker gRPC service on the callback API: each
+// handler validates, hands the call to the domain and returns at once; the
+// domain's callback finishes the call, so no gRPC thread waits on the site.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include "broker/login/login_flow.h"
+#include "broker/scripts/script_sessions.h"
+#include "broker/sessions/caller_sessions.h"
+#include "broker/telemetry/logger.h"
+#include "credbroker/v1/broker.grpc.pb.h"
+
+namespace credbroker {
+
+class BrokerService final : public v1::CredentialBroker::CallbackService {
+ public:
+  BrokerService(LoginFlow& login, CallerSessions& caller_sessions, ScriptSessions& scripts,
+                Logger& logger);
+
+  grpc::ServerUnaryReactor* BeginLogin(grpc::CallbackServerContext* context,
+                                       const v1::BeginLoginRequest* request,
+                                       v1::LoginResult* response) override;
+  grpc::ServerUnaryReactor* SubmitSecondFactor(grpc::CallbackServerContext* context,
+                                               const v1::SubmitSecondFactorRequest* request,
+                                               v1::LoginResult* response) override;
+  grpc::ServerUnaryReactor* RefreshSession(grpc::CallbackServerContext* context,
+                                           const v1::RefreshSessionRequest* request,
+                                           v1::Session* response) override;
+  grpc::ServerUnaryReactor* IssueScriptSession(grpc::CallbackServerContext* context,
+                                               const v1::IssueScriptSessionRequest* request,
+                                               v1::Session* response) override;
+  grpc::ServerUnaryReactor* GetAccessToken(grpc::CallbackServerContext* context,
+                                           const v1::GetAccessTokenRequest* request,
+                                           v1::AccessToken* response) override;
+  grpc::ServerUnaryReactor* RevokeSession(grpc::CallbackServerContext* context,
+                                          const v1::RevokeSessionRequest* request,
+                                          v1::RevokeSessionResponse* response) override;
+
+ private:
+  LoginFlow& login_;
+  CallerSessions& caller_sessions_;
+  ScriptSessions& scripts_;
+  Logger& logger_;
+};
+
+}  // namespace credbroker

@@ -1,0 +1,62 @@
+// A caller's request id is echoed into audit lines, so only short ids of
+// safe characters are kept; anything else is replaced, not escaped.
+#include "broker/api/call_context_factory.h"
+
+#include "absl/strings/match.h"
+#include "absl/time/clock.h"
+#include "broker/common/random.h"
+
+namespace credbroker {
+namespace {
+
+bool IsSaneRequestId(absl::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id) {
+    const bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                    c == '-' || c == '_' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string PeerAddress(absl::string_view peer) {
+  absl::string_view rest = peer;
+  if (absl::StartsWith(rest, "ipv4:")) {
+    rest.remove_prefix(5);
+    return std::string(rest.substr(0, rest.rfind(':')));
+  }
+  if (absl::StartsWith(rest, "ipv6:")) {
+    rest.remove_prefix(5);
+    rest = rest.substr(0, rest.rfind(':'));
+    if (absl::StartsWith(rest, "[") && absl::EndsWith(rest, "]")) {
+      rest = rest.substr(1, rest.size() - 2);
+    }
+    return std::string(rest);
+  }
+  return std::string(peer);
+}
+
+CallContext MakeCallContext(const grpc::CallbackServerContext& context,
+                            const v1::ClientInfo* client) {
+  CallContext call;
+  const auto& metadata = context.client_metadata();
+  auto it = metadata.find("x-request-id");
+  if (it != metadata.end() &&
+      IsSaneRequestId(absl::string_view(it->second.data(), it->second.size()))) {
+    call.request_id = std::string(it->second.data(), it->second.size());
+  } else {
+    call.request_id = RandomHex(16);
+  }
+  call.client_address = client != nullptr && !client->address().empty()
+                            ? client->address()
+                            : PeerAddress(context.peer());
+  const auto deadline = context.deadline();
+  if (deadline < std::chrono::system_clock::time_point::max() - std::chrono::hours(24 * 365)) {
+    call.deadline = absl::FromChrono(deadline);
+  }
+  return call;
+}
+
+}  // namespace credbroker

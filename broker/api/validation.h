@@ -1,0 +1,18 @@
+// Checks every request before anything else happens, so that malformed or
+// oversized input never reaches the site. Each failure is INVALID_REQUEST with
+// a message naming the field (never echoing a secret).
+#pragma once
+
+#include "absl/status/status.h"
+#include "credbroker/v1/broker.pb.h"
+
+namespace credbroker {
+
+absl::Status ValidateBeginLogin(const v1::BeginLoginRequest& request);
+absl::Status ValidateSubmitSecondFactor(const v1::SubmitSecondFactorRequest& request);
+absl::Status ValidateRefreshSession(const v1::RefreshSessionRequest& request);
+absl::Status ValidateIssueScriptSession(const v1::IssueScriptSessionRequest& request);
+absl::Status ValidateGetAccessToken(const v1::GetAccessTokenRequest& request);
+absl::Status ValidateRevokeSession(const v1::RevokeSessionRequest& request);
+
+}  // namespace credbroker

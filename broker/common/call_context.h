@@ -1,0 +1,18 @@
+// What the domain knows of the gRPC call it serves: who to audit and when the
+// caller stops waiting.
+#pragma once
+
+#include <string>
+
+#include "absl/time/time.h"
+
+namespace credbroker {
+
+struct CallContext {
+  std::string request_id;
+  // The end user's address as the web backend reported it, else the peer's.
+  std::string client_address;
+  absl::Time deadline = absl::InfiniteFuture();
+};
+
+}  // namespace credbroker

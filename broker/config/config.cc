@@ -1,0 +1,318 @@
+// yaml-cpp throws on malformed documents and wrong types; every throw is
+// caught here and reported with the key it concerns.
+#include "broker/config/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
+
+namespace credbroker {
+namespace {
+
+constexpr char kUsage[] =
+    "usage: credential-broker --config FILE [--listen HOST:PORT] [--log-level LEVEL] "
+    "[--port-file FILE]\n"
+    "environment: CREDBROKER_CONFIG, CREDBROKER_LISTEN, CREDBROKER_LOG_LEVEL (flags win)";
+
+absl::Status KeyError(absl::string_view key, absl::string_view problem) {
+  return absl::InvalidArgumentError(absl::StrCat("config key '", key, "': ", problem));
+}
+
+absl::Status CheckKnownKeys(const YAML::Node& map, absl::string_view path,
+                            const std::set<std::string>& known) {
+  if (!map.IsMap()) return KeyError(path.empty() ? "(top level)" : path, "must be a mapping");
+  for (const auto& item : map) {
+    const std::string key = item.first.as<std::string>();
+    if (known.count(key) == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown config key '", path.empty() ? "" : absl::StrCat(path, "."), key,
+                       "' (known here: ", absl::StrJoin(known, ", "), ")"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReadString(const YAML::Node& map, const char* key, absl::string_view path,
+                        std::string* out) {
+  const YAML::Node node = map[key];
+  if (!node) return absl::OkStatus();
+  if (!node.IsScalar()) return KeyError(absl::StrCat(path, key), "must be a string");
+  *out = node.as<std::string>();
+  return absl::OkStatus();
+}
+
+absl::Status ReadInt(const YAML::Node& map, const char* key, absl::string_view path, int min,
+                     int max, int* out) {
+  const YAML::Node node = map[key];
+  if (!node) return absl::OkStatus();
+  int value = 0;
+  if (!node.IsScalar() || !absl::SimpleAtoi(node.Scalar(), &value)) {
+    return KeyError(absl::StrCat(path, key), "must be a whole number");
+  }
+  if (value < min || value > max) {
+    return KeyError(absl::StrCat(path, key), absl::StrCat("must be between ", min, " and ", max));
+  }
+  *out = value;
+  return absl::OkStatus();
+}
+
+#define RETURN_IF_ERROR(expr)          \
+  do {                                 \
+    absl::Status status_ = (expr);     \
+    if (!status_.ok()) return status_; \
+  } while (false)
+
+absl::Status ReadSeconds(const YAML::Node& map, const char* key, absl::string_view path, int min,
+                         int max, absl::Duration* out) {
+  int seconds = static_cast<int>(absl::ToInt64Seconds(*out));
+  RETURN_IF_ERROR(ReadInt(map, key, path, min, max, &seconds));
+  *out = absl::Seconds(seconds);
+  return absl::OkStatus();
+}
+
+absl::Status ReadMillis(const YAML::Node& map, const char* key, absl::string_view path, int min,
+                        int max, absl::Duration* out) {
+  int millis = static_cast<int>(absl::ToInt64Milliseconds(*out));
+  RETURN_IF_ERROR(ReadInt(map, key, path, min, max, &millis));
+  *out = absl::Milliseconds(millis);
+  return absl::OkStatus();
+}
+
+bool IsSiteName(absl::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') {
+      return false;
+    }
+  }
+  return true;
+}
+
+// The host of an http(s) URL, for the loopback rule.
+std::string UrlHost(absl::string_view url) {
+  absl::string_view rest = url.substr(url.find("://") + 3);
+  rest = rest.substr(0, rest.find_first_of("/?#"));
+  if (absl::StartsWith(rest, "[")) return std::string(rest.substr(1, rest.find(']') - 1));
+  return std::string(rest.substr(0, rest.find(':')));
+}
+
+absl::Status ReadSite(const YAML::Node& node, int index, SiteEndpoint* site) {
+  const std::string path = absl::StrCat("sites[", index, "].");
+  RETURN_IF_ERROR(
+      CheckKnownKeys(node, absl::StrCat("sites[", index, "]"),
+                     {"name", "url", "ca_file", "connect_timeout_ms", "request_timeout_ms"}));
+  RETURN_IF_ERROR(ReadString(node, "name", path, &site->name));
+  RETURN_IF_ERROR(ReadString(node, "url", path, &site->base_url));
+  RETURN_IF_ERROR(ReadString(node, "ca_file", path, &site->ca_file));
+  RETURN_IF_ERROR(ReadMillis(node, "connect_timeout_ms", path, 100, 60000, &site->connect_timeout));
+  RETURN_IF_ERROR(
+      ReadMillis(node, "request_timeout_ms", path, 100, 120000, &site->request_timeout));
+  if (!IsSiteName(site->name)) {
+    return KeyError(path + "name", "must be 1-64 letters, digits, '-', '_' or '.'");
+  }
+  std::string& url = site->base_url;
+  while (absl::EndsWith(url, "/")) url.pop_back();
+  const bool https = absl::StartsWith(url, "https://");
+  const bool http = absl::StartsWith(url, "http://");
+  if (!https && !http) return KeyError(path + "url", "must start with https://");
+  if (UrlHost(url).empty()) return KeyError(path + "url", "has no host");
+  if (http && !IsLoopbackHost(UrlHost(url))) {
+    return KeyError(path + "url",
+                    "http:// is only allowed for a loopback host; passwords would cross the "
+                    "network in clear text: use https://");
+  }
+  if (!site->ca_file.empty() && !std::ifstream(site->ca_file).good()) {
+    return KeyError(path + "ca_file", absl::StrCat("cannot read '", site->ca_file, "'"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ApplyLogLevel(absl::string_view name, absl::string_view key, Config* config) {
+  absl::StatusOr<LogLevel> level = ParseLogLevel(name);
+  if (!level.ok()) return KeyError(key, level.status().message());
+  config->log_level = *level;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read config file '", path, "'"));
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+absl::Status ParseTopLevel(const YAML::Node& root, Config* config) {
+  RETURN_IF_ERROR(
+      CheckKnownKeys(root, "",
+                     {"listen", "default_site", "sites", "tls", "challenge", "failure_budget",
+                      "script_tokens", "seal_key_file", "log_level", "max_request_bytes"}));
+  RETURN_IF_ERROR(ReadString(root, "listen", "", &config->listen));
+  RETURN_IF_ERROR(ReadString(root, "default_site", "", &config->default_site));
+  RETURN_IF_ERROR(ReadString(root, "seal_key_file", "", &config->seal_key_file));
+  RETURN_IF_ERROR(ReadInt(root, "max_request_bytes", "", 64 * 1024, 16 * 1024 * 1024,
+                          &config->max_request_bytes));
+  std::string log_level;
+  RETURN_IF_ERROR(ReadString(root, "log_level", "", &log_level));
+  if (!log_level.empty()) RETURN_IF_ERROR(ApplyLogLevel(log_level, "log_level", config));
+
+  const YAML::Node sites = root["sites"];
+  if (sites && !sites.IsSequence()) return KeyError("sites", "must be a list of {name, url}");
+  for (std::size_t i = 0; sites && i < sites.size(); ++i) {
+    SiteEndpoint site;
+    RETURN_IF_ERROR(ReadSite(sites[i], static_cast<int>(i), &site));
+    for (const SiteEndpoint& other : config->sites) {
+      if (other.name == site.name) {
+        return KeyError(absl::StrCat("sites[", i, "].name"),
+                        absl::StrCat("'", site.name, "' is listed twice"));
+      }
+    }
+    config->sites.push_back(std::move(site));
+  }
+  if (const YAML::Node tls = root["tls"]) {
+    RETURN_IF_ERROR(CheckKnownKeys(tls, "tls", {"cert_file", "key_file"}));
+    RETURN_IF_ERROR(ReadString(tls, "cert_file", "tls.", &config->tls.cert_file));
+    RETURN_IF_ERROR(ReadString(tls, "key_file", "tls.", &config->tls.key_file));
+  }
+  if (const YAML::Node challenge = root["challenge"]) {
+    RETURN_IF_ERROR(CheckKnownKeys(challenge, "challenge", {"lifetime_seconds", "max_attempts"}));
+    RETURN_IF_ERROR(ReadSeconds(challenge, "lifetime_seconds", "challenge.", 10, 3600,
+                                &config->challenge_lifetime));
+    RETURN_IF_ERROR(
+        ReadInt(challenge, "max_attempts", "challenge.", 1, 9, &config->challenge_attempts));
+  }
+  if (const YAML::Node budget = root["failure_budget"]) {
+    RETURN_IF_ERROR(CheckKnownKeys(budget, "failure_budget", {"max_failures", "window_seconds"}));
+    // The site locks a person out after 10 failures an hour: stay below it.
+    RETURN_IF_ERROR(
+        ReadInt(budget, "max_failures", "failure_budget.", 1, 9, &config->max_failures));
+    RETURN_IF_ERROR(ReadSeconds(budget, "window_seconds", "failure_budget.", 60, 86400,
+                                &config->failure_window));
+  }
+  if (const YAML::Node scripts = root["script_tokens"]) {
+    RETURN_IF_ERROR(CheckKnownKeys(scripts, "script_tokens", {"min_validity_seconds"}));
+    RETURN_IF_ERROR(ReadSeconds(scripts, "min_validity_seconds", "script_tokens.", 0, 3600,
+                                &config->script_token_min_validity));
+  }
+  return absl::OkStatus();
+}
+
+std::string EnvOr(const char* name, std::string fallback) {
+  const char* value = std::getenv(name);
+  return value != nullptr && *value != '\0' ? std::string(value) : fallback;
+}
+
+}  // namespace
+
+bool IsLoopbackHost(absl::string_view host) {
+  return host == "localhost" || host == "::1" || absl::StartsWith(host, "127.");
+}
+
+absl::Status SplitHostPort(absl::string_view address, std::string* host, int* port) {
+  const std::size_t colon = address.rfind(':');
+  if (colon == absl::string_view::npos || colon == 0) {
+    return absl::InvalidArgumentError(absl::StrCat("'", address, "' is not HOST:PORT"));
+  }
+  absl::string_view h = address.substr(0, colon);
+  if (absl::StartsWith(h, "[") && absl::EndsWith(h, "]")) h = h.substr(1, h.size() - 2);
+  if (!absl::SimpleAtoi(address.substr(colon + 1), port) || *port < 0 || *port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat("'", address, "' has no valid port"));
+  }
+  *host = std::string(h);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Config> ParseConfig(const std::string& yaml_text, const std::string& source) {
+  Config config;
+  try {
+    const YAML::Node root = YAML::Load(yaml_text);
+    if (absl::Status parsed = ParseTopLevel(root, &config); !parsed.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(source, ": ", parsed.message()));
+    }
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(source, ": not valid YAML: line ", e.mark.line + 1, ": ", e.msg));
+  }
+  return config;
+}
+
+absl::Status CheckConfig(const Config& config) {
+  if (config.listen.empty()) return KeyError("listen", "is required (HOST:PORT)");
+  std::string host;
+  int port = 0;
+  if (absl::Status s = SplitHostPort(config.listen, &host, &port); !s.ok()) {
+    return KeyError("listen", s.message());
+  }
+  if (!IsLoopbackHost(host) && !config.tls.enabled()) {
+    return KeyError("listen", absl::StrCat("'", config.listen,
+                                           "' is not a loopback address: set tls.cert_file and "
+                                           "tls.key_file, since passwords cross this connection"));
+  }
+  if (config.tls.cert_file.empty() != config.tls.key_file.empty()) {
+    return KeyError("tls", "needs both cert_file and key_file");
+  }
+  for (const std::string* file : {&config.tls.cert_file, &config.tls.key_file}) {
+    if (!file->empty() && !std::ifstream(*file).good()) {
+      return KeyError("tls", absl::StrCat("cannot read '", *file, "'"));
+    }
+  }
+  if (config.sites.empty()) return KeyError("sites", "is required: list at least one {name, url}");
+  if (config.default_site.empty()) return KeyError("default_site", "is required");
+  bool found = false;
+  for (const SiteEndpoint& site : config.sites) found = found || site.name == config.default_site;
+  if (!found) {
+    return KeyError("default_site",
+                    absl::StrCat("'", config.default_site, "' is not the name of a listed site"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Config> LoadConfig(int argc, char** argv) {
+  std::string config_path = EnvOr("CREDBROKER_CONFIG", "");
+  std::string listen = EnvOr("CREDBROKER_LISTEN", "");
+  std::string log_level = EnvOr("CREDBROKER_LOG_LEVEL", "");
+  std::string port_file;
+  for (int i = 1; i < argc; ++i) {
+    const absl::string_view arg = argv[i];
+    if (arg == "--help" || arg == "-h") return absl::InvalidArgumentError(kUsage);
+    std::string* target = arg == "--config"      ? &config_path
+                          : arg == "--listen"    ? &listen
+                          : arg == "--log-level" ? &log_level
+                          : arg == "--port-file" ? &port_file
+                                                 : nullptr;
+    if (target == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat("unknown flag '", arg, "'\n", kUsage));
+    }
+    if (i + 1 >= argc)
+      return absl::InvalidArgumentError(absl::StrCat("flag ", arg, " needs a value"));
+    *target = argv[++i];
+  }
+  if (config_path.empty())
+    return absl::InvalidArgumentError(absl::StrCat("--config is required\n", kUsage));
+  absl::StatusOr<std::string> text = ReadFile(config_path);
+  if (!text.ok()) return text.status();
+  absl::StatusOr<Config> config = ParseConfig(*text, config_path);
+  if (!config.ok()) return config.status();
+  if (!listen.empty()) config->listen = listen;
+  if (!log_level.empty()) {
+    if (absl::Status s = ApplyLogLevel(log_level, "--log-level", &*config); !s.ok()) return s;
+  }
+  config->port_file = port_file;
+  if (absl::Status s = CheckConfig(*config); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(config_path, ": ", s.message()));
+  }
+  return config;
+}
+
+}  // namespace credbroker

@@ -1,0 +1,57 @@
+// The broker's configuration: a YAML file, then environment variables, then
+// flags, each overriding the one before. Anything unknown or out of range
+// stops the start with a message naming the key.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "broker/telemetry/logger.h"
+#include "broker/upstream/curl_site_client.h"
+
+namespace credbroker {
+
+struct ListenerTls {
+  std::string cert_file;
+  std::string key_file;
+  bool enabled() const { return !cert_file.empty(); }
+};
+
+struct Config {
+  std::string listen;
+  std::string default_site;
+  std::vector<SiteEndpoint> sites;
+  ListenerTls tls;
+  absl::Duration challenge_lifetime = absl::Seconds(300);
+  int challenge_attempts = 5;
+  int max_failures = 5;
+  absl::Duration failure_window = absl::Minutes(15);
+  absl::Duration script_token_min_validity = absl::Seconds(60);
+  // 32 raw bytes, or their base64; empty means a random key per process.
+  std::string seal_key_file;
+  LogLevel log_level = LogLevel::kInfo;
+  int max_request_bytes = 64 * 1024;
+  // Where to write the bound port (for tests and scripts using port 0).
+  std::string port_file;
+};
+
+// Parses YAML text. `source` names the file in messages.
+absl::StatusOr<Config> ParseConfig(const std::string& yaml_text, const std::string& source);
+
+// Reads --config FILE and applies CREDBROKER_* environment variables and the
+// other flags (--listen, --log-level, --port-file). Answers the usage text as
+// an error for --help.
+absl::StatusOr<Config> LoadConfig(int argc, char** argv);
+
+// Checks rules that span keys (e.g. non-loopback listening needs TLS).
+absl::Status CheckConfig(const Config& config);
+
+// Whether `host` is a loopback name or address (localhost, 127.0.0.0/8, ::1).
+bool IsLoopbackHost(absl::string_view host);
+// Splits "host:port" / "[v6]:port" into host and port.
+absl::Status SplitHostPort(absl::string_view address, std::string* host, int* port);
+
+}  // namespace credbroker

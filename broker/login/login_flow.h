@@ -1,0 +1,83 @@
+// A person's password login with the site's stateless two-factor step:
+// BeginLogin asks the site; on code 106 it keeps the password sealed in a
+// challenge, and SubmitSecondFactor replays it with the person's code.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "broker/common/call_context.h"
+#include "broker/common/clock.h"
+#include "broker/common/session.h"
+#include "broker/crypto/sealer.h"
+#include "broker/login/challenge.h"
+#include "broker/login/failure_budget.h"
+#include "broker/store/state_store.h"
+#include "broker/telemetry/logger.h"
+#include "broker/upstream/site_client.h"
+
+namespace credbroker {
+
+struct LoginSettings {
+  std::string default_site;
+  absl::Duration challenge_lifetime = absl::Seconds(300);
+  int challenge_attempts = 5;
+  // How long a submit may hold a challenge: longer than any site call lasts,
+  // so a crashed replica's lock frees itself.
+  absl::Duration challenge_lock_ttl = absl::Seconds(60);
+};
+
+struct BeginLoginParams {
+  std::string site;
+  std::string username;
+  std::string password;
+  std::string second_factor_code;
+};
+
+struct SubmitSecondFactorParams {
+  std::string challenge_id;
+  std::string code;
+};
+
+class LoginFlow {
+ public:
+  using Callback = std::function<void(absl::StatusOr<LoginOutcome>)>;
+
+  LoginFlow(LoginSettings settings, SiteClient& sites, StateStore& store, FailureBudget& budget,
+            const Sealer& sealer, const Clock& clock, Logger& logger);
+
+  // Inputs are already validated by the API layer.
+  void BeginLogin(BeginLoginParams params, CallContext call, Callback done);
+  void SubmitSecondFactor(SubmitSecondFactorParams params, CallContext call, Callback done);
+
+ private:
+  struct BeginState;
+  struct SubmitState;
+
+  void OnBeginAnswer(std::shared_ptr<BeginState> state, absl::StatusOr<TokenGrant> grant);
+  void CreateChallenge(std::shared_ptr<BeginState> state);
+  void FinishBegin(const std::shared_ptr<BeginState>& state, absl::StatusOr<LoginOutcome> result);
+
+  void OnChallengeLoaded(std::shared_ptr<SubmitState> state,
+                         absl::StatusOr<std::optional<std::string>> data);
+  void SendCode(std::shared_ptr<SubmitState> state);
+  void OnSubmitAnswer(std::shared_ptr<SubmitState> state, absl::StatusOr<TokenGrant> grant);
+  void OnWrongCode(std::shared_ptr<SubmitState> state, absl::Status wrong_code);
+  // Releases the challenge's lock, then answers.
+  void FinishSubmit(const std::shared_ptr<SubmitState>& state, absl::StatusOr<LoginOutcome> result);
+
+  LoginOutcome SessionOutcome(const TokenGrant& grant, const std::string& site,
+                              const std::string& username) const;
+
+  const LoginSettings settings_;
+  SiteClient& sites_;
+  StateStore& store_;
+  FailureBudget& budget_;
+  const Sealer& sealer_;
+  const Clock& clock_;
+  Logger& logger_;
+};
+
+}  // namespace credbroker

@@ -1,0 +1,83 @@
+// credential-broker: reads the configuration, starts the server and stops it
+// gracefully on SIGTERM or SIGINT (stop accepting, finish in-flight calls).
+#include <signal.h>
+#include <sys/resource.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "broker/config/config.h"
+#include "broker/server/broker_server.h"
+
+namespace {
+
+// Each waiting site call holds a socket: lift the soft descriptor limit so a
+// burst of logins is bounded by the hard limit, not the default 1,024.
+void RaiseOpenFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
+bool WritePortFile(const std::string& path, int port) {
+  const std::string temp = path + ".tmp";
+  {
+    std::ofstream out(temp);
+    out << port << '\n';
+    if (!out) return false;
+  }
+  return std::rename(temp.c_str(), path.c_str()) == 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::StatusOr<credbroker::Config> config = credbroker::LoadConfig(argc, argv);
+  if (!config.ok()) {
+    std::cerr << "credential-broker: " << config.status().message() << '\n';
+    return 2;
+  }
+  // Blocked before any thread starts, so only the waiter below sees them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  RaiseOpenFileLimit();
+
+  credbroker::Logger logger(config->log_level, std::cerr);
+  absl::StatusOr<std::unique_ptr<credbroker::BrokerServer>> server =
+      credbroker::BrokerServer::Start(*config, logger);
+  if (!server.ok()) {
+    std::cerr << "credential-broker: " << server.status().message() << '\n';
+    return 1;
+  }
+  const int port = (*server)->port();
+  if (!config->port_file.empty() && !WritePortFile(config->port_file, port)) {
+    std::cerr << "credential-broker: cannot write --port-file " << config->port_file << '\n';
+    return 1;
+  }
+  std::string host;
+  int configured_port = 0;
+  (void)credbroker::SplitHostPort(config->listen, &host, &configured_port);
+  logger.Log(credbroker::LogLevel::kInfo, "listening",
+             {{"address", absl::StrCat(host, ":", port)},
+              {"tls", config->tls.enabled()},
+              {"default_site", config->default_site}});
+
+  std::thread waiter([&] {
+    int signal_number = 0;
+    sigwait(&signals, &signal_number);
+    logger.Log(credbroker::LogLevel::kInfo, "shutting_down", {{"signal", signal_number}});
+    (*server)->Shutdown(absl::Seconds(20));
+  });
+  (*server)->Wait();
+  waiter.join();
+  logger.Log(credbroker::LogLevel::kInfo, "stopped");
+  return 0;
+}

@@ -1,0 +1,127 @@
+// Member order in BrokerServer is construction order: the site client and
+// store exist before the flows that use them, and outlive the gRPC server.
+#include "broker/server/broker_server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+
+namespace credbroker {
+namespace {
+
+constexpr char kServiceName[] = "credbroker.v1.CredentialBroker";
+
+absl::StatusOr<Sealer> MakeSealer(const Config& config, Logger& logger) {
+  if (config.seal_key_file.empty()) {
+    logger.Log(LogLevel::kInfo, "seal_key_random",
+               {{"note",
+                 "challenges are sealed with a per-process key; set seal_key_file to "
+                 "share challenges across replicas or restarts"}});
+    return Sealer::WithRandomKey();
+  }
+  std::ifstream in(config.seal_key_file, std::ios::binary);
+  if (!in) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("config key 'seal_key_file': cannot read '", config.seal_key_file, "'"));
+  }
+  std::stringstream content;
+  content << in.rdbuf();
+  std::string key = content.str();
+  if (key.size() != Sealer::kKeyBytes) {
+    std::string decoded;
+    if (!absl::Base64Unescape(absl::StripAsciiWhitespace(key), &decoded) ||
+        decoded.size() != Sealer::kKeyBytes) {
+      return absl::InvalidArgumentError(
+          "config key 'seal_key_file': the file must hold 32 bytes, raw or base64-encoded");
+    }
+    key = std::move(decoded);
+  }
+  return Sealer::Create(std::move(key));
+}
+
+absl::Duration LongestSiteCall(const Config& config) {
+  absl::Duration longest = absl::ZeroDuration();
+  for (const SiteEndpoint& site : config.sites) longest = std::max(longest, site.request_timeout);
+  return longest;
+}
+
+LoginSettings MakeLoginSettings(const Config& config) {
+  LoginSettings settings;
+  settings.default_site = config.default_site;
+  settings.challenge_lifetime = config.challenge_lifetime;
+  settings.challenge_attempts = config.challenge_attempts;
+  settings.challenge_lock_ttl = LongestSiteCall(config) + absl::Seconds(30);
+  return settings;
+}
+
+std::shared_ptr<grpc::ServerCredentials> ListenerCredentials(const Config& config) {
+  if (!config.tls.enabled()) return grpc::InsecureServerCredentials();
+  auto read = [](const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  };
+  grpc::SslServerCredentialsOptions options;
+  options.pem_key_cert_pairs.push_back({read(config.tls.key_file), read(config.tls.cert_file)});
+  return grpc::SslServerCredentials(options);
+}
+
+}  // namespace
+
+BrokerServer::BrokerServer(const Config& config, Logger& logger, Sealer sealer)
+    : config_(config),
+      logger_(logger),
+      sealer_(std::move(sealer)),
+      sites_(config.sites, loop_, clock_, logger),
+      store_(clock_),
+      budget_(store_, FailureBudgetSettings{config.max_failures, config.failure_window}),
+      login_(MakeLoginSettings(config), sites_, store_, budget_, sealer_, clock_, logger),
+      caller_sessions_(config.default_site, sites_, clock_, logger),
+      token_cache_(clock_, config.script_token_min_validity),
+      scripts_(config.default_site, sites_, token_cache_, logger),
+      service_(login_, caller_sessions_, scripts_, logger) {}
+
+absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(const Config& config,
+                                                                  Logger& logger) {
+  absl::StatusOr<Sealer> sealer = MakeSealer(config, logger);
+  if (!sealer.ok()) return sealer.status();
+  std::unique_ptr<BrokerServer> broker(new BrokerServer(config, logger, *std::move(sealer)));
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(config.listen, ListenerCredentials(config), &broker->port_);
+  builder.RegisterService(&broker->service_);
+  builder.SetMaxReceiveMessageSize(config.max_request_bytes);
+  broker->server_ = builder.BuildAndStart();
+  if (!broker->server_ || broker->port_ == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on '", config.listen,
+                                               "' (address in use, or not an address here?)"));
+  }
+  grpc::HealthCheckServiceInterface* health = broker->server_->GetHealthCheckService();
+  health->SetServingStatus(kServiceName, true);
+  health->SetServingStatus("", true);
+  return broker;
+}
+
+BrokerServer::~BrokerServer() {
+  if (server_) server_->Shutdown();
+  loop_.Stop();
+}
+
+void BrokerServer::Shutdown(absl::Duration grace) {
+  server_->GetHealthCheckService()->Shutdown();
+  server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoSeconds(grace));
+  loop_.Stop();
+}
+
+void BrokerServer::Wait() { server_->Wait(); }
+
+}  // namespace credbroker

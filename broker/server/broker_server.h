@@ -1,0 +1,58 @@
+// Builds the real implementations from a Config, wires them together and
+// serves: the gRPC service, health and reflection on one listener.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "broker/api/broker_service.h"
+#include "broker/config/config.h"
+#include "broker/crypto/sealer.h"
+#include "broker/login/failure_budget.h"
+#include "broker/login/login_flow.h"
+#include "broker/scripts/script_sessions.h"
+#include "broker/scripts/token_cache.h"
+#include "broker/sessions/caller_sessions.h"
+#include "broker/store/memory_store.h"
+#include "broker/telemetry/logger.h"
+#include "broker/upstream/curl_multi_loop.h"
+#include "broker/upstream/curl_site_client.h"
+
+namespace credbroker {
+
+class BrokerServer {
+ public:
+  // Fails when the sealing key or the listener cannot be set up.
+  static absl::StatusOr<std::unique_ptr<BrokerServer>> Start(const Config& config, Logger& logger);
+  ~BrokerServer();
+
+  int port() const { return port_; }
+  // Stops accepting, lets in-flight calls finish (up to `grace`), then stops
+  // the site client. Safe to call from any thread, once.
+  void Shutdown(absl::Duration grace);
+  // Blocks until Shutdown has completed.
+  void Wait();
+
+ private:
+  BrokerServer(const Config& config, Logger& logger, Sealer sealer);
+
+  const Config config_;
+  Logger& logger_;
+  SystemClock clock_;
+  Sealer sealer_;
+  CurlMultiLoop loop_;
+  CurlSiteClient sites_;
+  MemoryStore store_;
+  FailureBudget budget_;
+  LoginFlow login_;
+  CallerSessions caller_sessions_;
+  TokenCache token_cache_;
+  ScriptSessions scripts_;
+  BrokerService service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+};
+
+}  // namespace credbroker

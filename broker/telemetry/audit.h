@@ -1,0 +1,26 @@
+// Audit events: one JSON line per login step or issued/refused session, for
+// the studio's security team. They name who and what, never a secret.
+#pragma once
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "broker/telemetry/logger.h"
+
+namespace credbroker {
+
+struct AuditEvent {
+  std::string step;  // begin_login, submit_second_factor, refresh_session, ...
+  std::string site;
+  std::string username;
+  std::string script_name;
+  std::string sudo_as_login;
+  std::string outcome;  // session, challenge, revoked, refused
+  std::string client_address;
+  std::string request_id;
+};
+
+// Writes the event; a non-OK `status` sets outcome "refused" and its reason.
+void WriteAudit(Logger& logger, const AuditEvent& event, const absl::Status& status);
+
+}  // namespace credbroker

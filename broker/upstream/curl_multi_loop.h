@@ -1,0 +1,71 @@
+// Runs every HTTP request the broker makes on one libcurl multi handle driven
+// by one thread, so thousands of slow site calls cost sockets, not threads.
+// Connections and DNS answers are reused across requests.
+#pragma once
+
+#include <curl/curl.h>
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "broker/upstream/site_answer.h"
+
+namespace credbroker {
+
+struct HttpRequest {
+  std::string url;
+  // Sent as a POST body. Holds secrets: wiped once the transfer ends.
+  std::string body;
+  std::vector<std::string> headers;
+  // PEM bundle of trusted CAs; empty means the system's.
+  std::string ca_file;
+  absl::Duration connect_timeout = absl::Seconds(5);
+  absl::Duration total_timeout = absl::Seconds(10);
+};
+
+struct HttpResult {
+  // Not OK when no complete answer came back (UPSTREAM_UNAVAILABLE).
+  absl::Status transport;
+  SiteAnswer answer;
+  // The site's x-request-id header, for logs.
+  std::string site_request_id;
+};
+
+class CurlMultiLoop {
+ public:
+  using Callback = std::function<void(HttpResult)>;
+
+  CurlMultiLoop();
+  ~CurlMultiLoop();
+  CurlMultiLoop(const CurlMultiLoop&) = delete;
+  CurlMultiLoop& operator=(const CurlMultiLoop&) = delete;
+
+  // Queues a request; `done` runs once, on the loop's thread.
+  void Submit(HttpRequest request, Callback done);
+  // Fails what is still queued or running and joins the thread. Idempotent.
+  void Stop();
+
+ private:
+  struct Transfer;
+
+  void Run();
+  void StartTransfer(std::unique_ptr<Transfer> transfer);
+  void FinishTransfer(CURL* easy, CURLcode code);
+
+  CURLM* multi_;
+  std::mutex mu_;
+  std::deque<std::unique_ptr<Transfer>> queued_;
+  bool stopping_ = false;
+  std::thread thread_;
+  // Owned by the loop thread only.
+  std::vector<std::unique_ptr<Transfer>> running_;
+};
+
+}  // namespace credbroker

@@ -1,0 +1,127 @@
+// Requests go as a form body (never in the URL, where proxies log them); debug
+// logs carry the grant, status and timing, never the body.
+#include "broker/upstream/curl_site_client.h"
+
+#include <curl/curl.h>
+
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "broker/common/errors.h"
+
+namespace credbroker {
+namespace {
+
+constexpr char kTokenPath[] = "/api/v1/auth/access_token";
+
+std::string Escape(absl::string_view value) {
+  char* escaped = curl_easy_escape(nullptr, value.data(), static_cast<int>(value.size()));
+  if (!escaped) std::abort();
+  std::string out(escaped);
+  curl_free(escaped);
+  return out;
+}
+
+void AddField(std::string& body, absl::string_view name, absl::string_view value) {
+  if (!body.empty()) body += '&';
+  absl::StrAppend(&body, name, "=", Escape(value));
+}
+
+}  // namespace
+
+absl::string_view GrantTypeName(GrantType grant) {
+  switch (grant) {
+    case GrantType::kPassword:
+      return "password";
+    case GrantType::kClientCredentials:
+      return "client_credentials";
+    case GrantType::kRefreshToken:
+      return "refresh_token";
+  }
+  return "password";
+}
+
+std::string EncodeTokenForm(const TokenRequest& request) {
+  std::string body;
+  AddField(body, "grant_type", GrantTypeName(request.grant));
+  switch (request.grant) {
+    case GrantType::kPassword:
+      AddField(body, "username", request.username);
+      AddField(body, "password", request.password);
+      if (!request.auth_token.empty()) AddField(body, "auth_token", request.auth_token);
+      break;
+    case GrantType::kClientCredentials:
+      AddField(body, "client_id", request.script_name);
+      AddField(body, "client_secret", request.script_key);
+      break;
+    case GrantType::kRefreshToken:
+      AddField(body, "refresh_token", request.refresh_token);
+      break;
+  }
+  if (request.grant != GrantType::kRefreshToken && !request.sudo_as_login.empty()) {
+    AddField(body, "scope", absl::StrCat("sudo_as_login:", request.sudo_as_login));
+  }
+  if (!request.session_uuid.empty()) AddField(body, "session_uuid", request.session_uuid);
+  return body;
+}
+
+CurlSiteClient::CurlSiteClient(std::vector<SiteEndpoint> sites, CurlMultiLoop& loop,
+                               const Clock& clock, Logger& logger)
+    : sites_(std::move(sites)), loop_(loop), clock_(clock), logger_(logger) {}
+
+const SiteEndpoint* CurlSiteClient::Find(absl::string_view site) const {
+  for (const SiteEndpoint& endpoint : sites_) {
+    if (endpoint.name == site) return &endpoint;
+  }
+  return nullptr;
+}
+
+bool CurlSiteClient::HasSite(absl::string_view site) const { return Find(site) != nullptr; }
+
+void CurlSiteClient::RequestToken(absl::string_view site, const TokenRequest& request,
+                                  absl::Time deadline, TokenCallback done) {
+  const SiteEndpoint* endpoint = Find(site);
+  if (endpoint == nullptr) {
+    done(BrokerError(Reason::kUnknownSite, absl::StrCat("no site named '", site, "'")));
+    return;
+  }
+  const absl::Time now = clock_.Now();
+  const absl::Duration budget = std::min(endpoint->request_timeout, deadline - now);
+  if (budget <= absl::ZeroDuration()) {
+    done(BrokerError(Reason::kUpstreamUnavailable,
+                     "the call's deadline left no time to reach the ShotGrid site"));
+    return;
+  }
+
+  HttpRequest http;
+  http.url = endpoint->base_url + kTokenPath;
+  http.body = EncodeTokenForm(request);
+  http.headers = {"Content-Type: application/x-www-form-urlencoded", "Accept: application/json",
+                  "User-Agent: credential-broker/1"};
+  http.ca_file = endpoint->ca_file;
+  http.connect_timeout = std::min(endpoint->connect_timeout, budget);
+  http.total_timeout = budget;
+
+  const AnswerContext context{request.grant, !request.auth_token.empty()};
+  std::string site_name(site);
+  loop_.Submit(std::move(http), [this, context, site_name, started = now,
+                                 done = std::move(done)](HttpResult result) {
+    absl::StatusOr<TokenGrant> grant =
+        result.transport.ok() ? MapSiteAnswer(result.answer, context) : result.transport;
+    if (logger_.Enabled(LogLevel::kDebug)) {
+      const std::optional<Reason> reason = ReasonOf(grant.status());
+      logger_.Log(LogLevel::kDebug, "site_request",
+                  {{"site", site_name},
+                   {"grant_type", GrantTypeName(context.grant)},
+                   {"http_status", result.answer.http_status},
+                   {"site_request_id", result.site_request_id},
+                   {"latency_ms", absl::ToInt64Milliseconds(clock_.Now() - started)},
+                   {"outcome", grant.ok() ? std::string("granted")
+                               : reason   ? std::string(ReasonName(*reason))
+                                          : std::string("INTERNAL")}});
+    }
+    done(std::move(grant));
+  });
+}
+
+}  // namespace credbroker

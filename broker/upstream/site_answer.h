@@ -1,0 +1,45 @@
+// Reads a token endpoint's answer, exactly as shotgrid-auth.md describes it,
+// and maps it to a grant or to a broker error. This is the one place where the
+// site's HTTP statuses and error codes become reasons.
+#pragma once
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "broker/upstream/site_client.h"
+
+namespace credbroker {
+
+// What the broker asked for, which decides how a code 102 reads.
+struct AnswerContext {
+  GrantType grant = GrantType::kPassword;
+  // A password grant that carried auth_token: a 102 means a wrong code.
+  bool sent_second_factor = false;
+};
+
+// One HTTP answer as it came off the wire.
+struct SiteAnswer {
+  long http_status = 0;
+  std::string content_type;
+  std::string body;
+  // The Retry-After header, if any (seconds; HTTP dates are ignored).
+  std::string retry_after;
+};
+
+// The first error of a JSON:API error envelope.
+struct SiteError {
+  int status = 0;
+  int code = 0;
+  std::string title;
+};
+
+// Parses an error envelope; fails when `body` is not one.
+absl::StatusOr<SiteError> ParseSiteError(absl::string_view body);
+// Parses a success body; fails when a required field is missing or malformed.
+absl::StatusOr<TokenGrant> ParseTokenGrant(absl::string_view body);
+
+// The grant, or the error with the reason from docs/api.md.
+absl::StatusOr<TokenGrant> MapSiteAnswer(const SiteAnswer& answer, const AnswerContext& context);
+
+}  // namespace credbroker

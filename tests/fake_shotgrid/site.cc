@@ -1,0 +1,388 @@
+// HTTP wiring of the fake site: routing, content negotiation, fault injection and the control
+// API. The ShotGrid rules themselves live in token_endpoint.cc.
+#include "site.h"
+
+#include <httplib.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <chrono>
+#include <iostream>
+
+#include "random_id.h"
+
+namespace fake_shotgrid {
+
+namespace {
+
+constexpr const char* kJsonType = "application/json; charset=utf-8";
+
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+// "Application/X-WWW-Form-Urlencoded; charset=UTF-8" -> "application/x-www-form-urlencoded"
+std::string MediaType(const std::string& content_type) {
+  std::string media = content_type.substr(0, content_type.find(';'));
+  media.erase(0, media.find_first_not_of(" \t"));
+  media.erase(media.find_last_not_of(" \t") + 1);
+  return Lower(media);
+}
+
+void Send(httplib::Response& res, int status, const nlohmann::json& body) {
+  res.status = status;
+  res.set_header("x-request-id", RandomHex(16));
+  res.set_content(body.dump(), kJsonType);
+}
+
+void Send(httplib::Response& res, const ApiReply& reply) { Send(res, reply.status, reply.body); }
+
+void SendError(httplib::Response& res, int status, int code, const std::string& title,
+               nlohmann::json detail = nullptr) {
+  Send(res, ErrorReply(status, code, title, nullptr, std::move(detail)));
+}
+
+// Merges `text` (a=b&c=d) into params; the first occurrence of a name wins.
+void AddQueryText(const std::string& text, TokenParams* params) {
+  httplib::Params parsed;
+  httplib::detail::parse_query_text(text, parsed);
+  for (const auto& kv : parsed) params->emplace(kv.first, kv.second);
+}
+
+const char* ReasonPhrase(int status) {
+  switch (status) {
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Temporarily Unavailable";
+    case 504:
+      return "Gateway Time-out";
+    default:
+      return "Error";
+  }
+}
+
+// Answers as a broken proxy or site would, instead of the real token logic.
+void ApplyFailure(const FailSpec& fail, httplib::Response& res) {
+  switch (fail.kind) {
+    case FailKind::kStatus: {
+      res.status = fail.status;
+      res.set_header("x-request-id", RandomHex(16));
+      if (fail.retry_after >= 0) res.set_header("Retry-After", std::to_string(fail.retry_after));
+      std::string title = std::to_string(fail.status) + " " + ReasonPhrase(fail.status);
+      if (fail.json_body) {
+        res.set_content(ErrorEnvelope(fail.status, 103, ReasonPhrase(fail.status)).dump(),
+                        kJsonType);
+      } else {
+        // Shaped like nginx's stock page, the usual thing in front of a site.
+        res.set_content("<html>\r\n<head><title>" + title +
+                            "</title></head>\r\n<body>\r\n"
+                            "<center><h1>" +
+                            title +
+                            "</h1></center>\r\n<hr><center>nginx</center>\r\n"
+                            "</body>\r\n</html>\r\n",
+                        "text/html");
+      }
+      return;
+    }
+    case FailKind::kMalformedJson:
+      res.status = 200;
+      res.set_header("x-request-id", RandomHex(16));
+      res.set_content(R"({"token_type":"Bearer","access_token":"eyJhbGciOiJIUzI1NiJ9.eyJ)",
+                      kJsonType);
+      return;
+    case FailKind::kReset:
+      // Promise a body, send a few bytes, then abort: httplib closes the connection and the
+      // client sees a transport error mid-body, like a proxy reset.
+      res.status = 200;
+      res.set_content_provider(4096, kJsonType, [](size_t offset, size_t, httplib::DataSink& sink) {
+        if (offset == 0) sink.write("{\"token_type\":", 14);
+        return false;
+      });
+      return;
+  }
+}
+
+using BodyHandler =
+    std::function<void(const httplib::Request&, httplib::Response&, const std::string& body)>;
+
+// cpp-httplib waits for a POST body until its read timeout when no Content-Length is sent
+// (curl -X POST with the parameters in the query string does that). Reading the body ourselves
+// lets such a request count as "empty body" right away.
+httplib::Server::HandlerWithContentReader WithBody(BodyHandler handler) {
+  return [handler](const httplib::Request& req, httplib::Response& res,
+                   const httplib::ContentReader& reader) {
+    std::string body;
+    if (req.has_header("Content-Length") || req.has_header("Transfer-Encoding")) {
+      reader([&body](const char* data, size_t n) {
+        body.append(data, n);
+        return true;
+      });
+    }
+    handler(req, res, body);
+  };
+}
+
+bool ParseJsonBody(const std::string& text, httplib::Response& res, nlohmann::json* out) {
+  if (text.empty()) {
+    *out = nlohmann::json::object();
+    return true;
+  }
+  try {
+    *out = nlohmann::json::parse(text);
+    return true;
+  } catch (const std::exception&) {
+    SendError(res, 400, 103, "Invalid JSON body");
+    return false;
+  }
+}
+
+}  // namespace
+
+FakeShotgridSite::FakeShotgridSite(SiteOptions options)
+    : options_(std::move(options)),
+      settings_(options_.settings),
+      endpoint_(options_.fixtures, settings_) {}
+
+FakeShotgridSite::~FakeShotgridSite() { Stop(); }
+
+std::string FakeShotgridSite::base_url() const {
+  std::string host = options_.host;
+  if (host.empty() || host == "0.0.0.0") host = "127.0.0.1";
+  return std::string(tls() ? "https" : "http") + "://" + host + ":" + std::to_string(port_);
+}
+
+nlohmann::json FakeShotgridSite::StatsJson() const {
+  nlohmann::json stats = counters_.ToJson();
+  stats["failed_logins"] = endpoint_.FailedLoginsJson();
+  stats["locked"] = endpoint_.LockedJson();
+  return stats;
+}
+
+void FakeShotgridSite::ResetAll() {
+  counters_.Reset();
+  faults_.Reset();
+  settings_.Reset();
+  endpoint_.Reset();
+}
+
+bool FakeShotgridSite::Start(std::string* error) {
+  if (tls() != !options_.tls_key.empty()) {
+    *error = "--tls-cert and --tls-key go together";
+    return false;
+  }
+  if (tls()) {
+    server_ =
+        std::make_unique<httplib::SSLServer>(options_.tls_cert.c_str(), options_.tls_key.c_str());
+  } else {
+    server_ = std::make_unique<httplib::Server>();
+  }
+  if (!server_->is_valid()) {
+    *error = "cannot load TLS certificate/key";
+    return false;
+  }
+  // Each served connection holds a descriptor; 1,000+ at once exceeds the usual soft limit.
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
+  const size_t threads = options_.threads;
+  server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  server_->set_keep_alive_max_count(100000);
+  // cpp-httplib 0.11 listens with a backlog of 5, which makes a burst of 1,000 connects wait
+  // for SYN retransmits; capture the socket so the backlog can be raised after bind.
+  auto listen_fd = std::make_shared<std::atomic<int>>(-1);
+  server_->set_socket_options([listen_fd](socket_t sock) {
+    httplib::default_socket_options(sock);
+    listen_fd->store(sock);
+  });
+  if (!options_.quiet) {
+    server_->set_logger([](const httplib::Request& req, const httplib::Response& res) {
+      std::cerr << req.method << " " << req.path << " " << res.status << "\n";
+    });
+  }
+  InstallRoutes();
+
+  if (options_.port == 0) {
+    port_ = server_->bind_to_any_port(options_.host);
+    if (port_ <= 0) {
+      *error = "cannot bind " + options_.host + ":0";
+      return false;
+    }
+  } else {
+    if (!server_->bind_to_port(options_.host, options_.port)) {
+      *error = "cannot bind " + options_.host + ":" + std::to_string(options_.port);
+      return false;
+    }
+    port_ = options_.port;
+  }
+  if (listen_fd->load() >= 0) ::listen(listen_fd->load(), 4096);
+
+  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  // stop() is a no-op until the accept loop runs, so wait for it before reporting ready.
+  for (int i = 0; i < 5000 && !server_->is_running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (!server_->is_running()) {
+    *error = "server did not start";
+    return false;
+  }
+  return true;
+}
+
+void FakeShotgridSite::Stop() {
+  if (!server_) return;
+  server_->stop();
+  if (thread_.joinable()) thread_.join();
+  server_.reset();
+}
+
+void FakeShotgridSite::InstallRoutes() {
+  httplib::Server& svr = *server_;
+  const char* kTokenPath = R"(/api/v1(?:\.1)?/auth/access_token)";
+  const char* kProjectsPath = R"(/api/v1(?:\.1)?/entity/projects)";
+
+  svr.Post(kTokenPath, WithBody([this](const httplib::Request& req, httplib::Response& res,
+                                       const std::string& body) {
+             TokenParams params;
+             std::string unsupported_type;
+             bool bad_json = false;
+             const std::string media = MediaType(req.get_header_value("Content-Type"));
+             if (!body.empty()) {
+               // No Content-Type at all: read it as a form, which is what such a body almost always
+               // is.
+               if (media == "application/x-www-form-urlencoded" || media.empty()) {
+                 AddQueryText(body, &params);
+               } else if (media == "application/json") {
+                 try {
+                   auto doc = nlohmann::json::parse(body);
+                   if (!doc.is_object()) throw std::runtime_error("not an object");
+                   for (auto& [k, v] : doc.items()) {
+                     params.emplace(k, v.is_string() ? v.get<std::string>() : v.dump());
+                   }
+                 } catch (const std::exception&) {
+                   bad_json = true;
+                 }
+               } else {
+                 unsupported_type = media;
+               }
+             }
+             auto q = req.target.find('?');
+             if (q != std::string::npos) AddQueryText(req.target.substr(q + 1), &params);
+
+             auto grant = params.find("grant_type");
+             InFlightGuard in_flight(counters_, grant == params.end() ? "" : grant->second);
+
+             if (int latency = faults_.latency_ms(); latency > 0) {
+               std::this_thread::sleep_for(std::chrono::milliseconds(latency));
+             }
+             if (auto fail = faults_.TakeFailure()) {
+               ApplyFailure(*fail, res);
+               return;
+             }
+             if (!unsupported_type.empty()) {
+               SendError(res, 415, 103, "Unsupported Content-Type '" + unsupported_type + "'");
+               return;
+             }
+             if (bad_json) {
+               SendError(res, 400, 103, "Invalid JSON body");
+               return;
+             }
+             Send(res, endpoint_.Handle(params));
+           }));
+
+  svr.Get(kProjectsPath, [this](const httplib::Request& req, httplib::Response& res) {
+    counters_.CountEntityRead();
+    std::string auth = req.get_header_value("Authorization");
+    const std::string kBearer = "bearer ";
+    bool ok = auth.size() > kBearer.size() && Lower(auth.substr(0, kBearer.size())) == kBearer &&
+              endpoint_.VerifyAccessToken(auth.substr(kBearer.size())).has_value();
+    if (!ok) {
+      SendError(res, 401, 102, "Unauthorized", "Token invalid");
+      return;
+    }
+    Send(res, 200,
+         {{"data",
+           {{{"type", "Project"}, {"id", 1}, {"attributes", {{"name", "Feature Film A"}}}},
+            {{"type", "Project"}, {"id", 2}, {"attributes", {{"name", "Commercial B"}}}}}}});
+  });
+
+  svr.Get("/_fake/stats",
+          [this](const httplib::Request&, httplib::Response& res) { Send(res, 200, StatsJson()); });
+  svr.Post("/_fake/reset",
+           WithBody([this](const httplib::Request&, httplib::Response& res, const std::string&) {
+             ResetAll();
+             Send(res, 200, {{"ok", true}});
+           }));
+  svr.Get("/_fake/faults", [this](const httplib::Request&, httplib::Response& res) {
+    Send(res, 200, faults_.ToJson());
+  });
+  svr.Post("/_fake/faults", WithBody([this](const httplib::Request&, httplib::Response& res,
+                                            const std::string& text) {
+             nlohmann::json body;
+             if (!ParseJsonBody(text, res, &body)) return;
+             std::string error;
+             if (!faults_.ApplyJson(body, &error)) return SendError(res, 400, 103, error);
+             Send(res, 200, faults_.ToJson());
+           }));
+  svr.Get("/_fake/clock", [this](const httplib::Request&, httplib::Response& res) {
+    Send(res, 200, {{"offset_seconds", settings_.ClockOffset()}, {"now", settings_.Now()}});
+  });
+  svr.Post(
+      "/_fake/clock",
+      WithBody([this](const httplib::Request&, httplib::Response& res, const std::string& text) {
+        nlohmann::json body;
+        if (!ParseJsonBody(text, res, &body)) return;
+        if (!body.is_object() || !body.contains("offset_seconds") ||
+            !body["offset_seconds"].is_number_integer()) {
+          return SendError(res, 400, 103, "offset_seconds must be an integer");
+        }
+        settings_.SetClockOffset(body["offset_seconds"].get<int64_t>());
+        Send(res, 200, {{"offset_seconds", settings_.ClockOffset()}, {"now", settings_.Now()}});
+      }));
+  svr.Get("/_fake/settings", [this](const httplib::Request&, httplib::Response& res) {
+    Send(res, 200, settings_.ToJson());
+  });
+  svr.Post("/_fake/settings", WithBody([this](const httplib::Request&, httplib::Response& res,
+                                              const std::string& text) {
+             nlohmann::json body;
+             if (!ParseJsonBody(text, res, &body)) return;
+             std::string error;
+             if (!settings_.ApplyJson(body, &error)) return SendError(res, 400, 103, error);
+             Send(res, 200, settings_.ToJson());
+           }));
+
+  // Everything else, including other API versions, is a JSON:API 404 like the real site's.
+  auto not_found = [](const httplib::Request& req, httplib::Response& res) {
+    SendError(res, 404, 103, "Not found", "No route for " + req.method + " " + req.path);
+  };
+  auto not_found_with_body =
+      WithBody([not_found](const httplib::Request& req, httplib::Response& res,
+                           const std::string&) { not_found(req, res); });
+  svr.Get(".*", not_found);
+  svr.Post(".*", not_found_with_body);
+  svr.Put(".*", not_found_with_body);
+  svr.Patch(".*", not_found_with_body);
+  svr.Delete(".*", not_found);
+  svr.Options(".*", not_found);
+}
+
+}  // namespace fake_shotgrid
