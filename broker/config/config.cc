@@ -2,6 +2,8 @@
 // caught here and reported with the key it concerns.
 #include "broker/config/config.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cstdlib>
@@ -99,12 +101,19 @@ bool IsSiteName(absl::string_view name) {
   return true;
 }
 
-// The host of an http(s) URL, for the loopback rule.
-std::string UrlHost(absl::string_view url) {
+// The authority (user@host:port) of an http(s) URL.
+absl::string_view UrlAuthority(absl::string_view url) {
   absl::string_view rest = url.substr(url.find("://") + 3);
-  rest = rest.substr(0, rest.find_first_of("/?#"));
-  if (absl::StartsWith(rest, "[")) return std::string(rest.substr(1, rest.find(']') - 1));
-  return std::string(rest.substr(0, rest.find(':')));
+  return rest.substr(0, rest.find_first_of("/?#"));
+}
+
+// The host of an http(s) URL without user information, for the loopback rule.
+std::string UrlHost(absl::string_view url) {
+  const absl::string_view authority = UrlAuthority(url);
+  if (absl::StartsWith(authority, "[")) {
+    return std::string(authority.substr(1, authority.find(']') - 1));
+  }
+  return std::string(authority.substr(0, authority.find(':')));
 }
 
 absl::Status ReadSite(const YAML::Node& node, int index, SiteEndpoint* site) {
@@ -126,6 +135,10 @@ absl::Status ReadSite(const YAML::Node& node, int index, SiteEndpoint* site) {
   const bool https = absl::StartsWith(url, "https://");
   const bool http = absl::StartsWith(url, "http://");
   if (!https && !http) return KeyError(path + "url", "must start with https://");
+  // user@host would make the loopback check read the wrong host.
+  if (absl::StrContains(UrlAuthority(url), "@")) {
+    return KeyError(path + "url", "must not carry user information (user@host)");
+  }
   if (UrlHost(url).empty()) return KeyError(path + "url", "has no host");
   if (http && !IsLoopbackHost(UrlHost(url))) {
     return KeyError(path + "url",
@@ -187,7 +200,7 @@ absl::Status ParseTopLevel(const YAML::Node& root, Config* config) {
   }
   if (const YAML::Node challenge = root["challenge"]) {
     RETURN_IF_ERROR(CheckKnownKeys(challenge, "challenge", {"lifetime_seconds", "max_attempts"}));
-    RETURN_IF_ERROR(ReadSeconds(challenge, "lifetime_seconds", "challenge.", 10, 3600,
+    RETURN_IF_ERROR(ReadSeconds(challenge, "lifetime_seconds", "challenge.", 1, 3600,
                                 &config->challenge_lifetime));
     RETURN_IF_ERROR(
         ReadInt(challenge, "max_attempts", "challenge.", 1, 9, &config->challenge_attempts));
@@ -216,7 +229,12 @@ std::string EnvOr(const char* name, std::string fallback) {
 }  // namespace
 
 bool IsLoopbackHost(absl::string_view host) {
-  return host == "localhost" || host == "::1" || absl::StartsWith(host, "127.");
+  if (host == "localhost") return true;
+  const std::string text(host);
+  in_addr v4{};
+  if (inet_pton(AF_INET, text.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  return inet_pton(AF_INET6, text.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
 }
 
 absl::Status SplitHostPort(absl::string_view address, std::string* host, int* port) {

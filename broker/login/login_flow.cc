@@ -275,7 +275,8 @@ void LoginFlow::FinishSubmit(const std::shared_ptr<SubmitState>& state,
   };
   if (!state->holds_lock) return answer(absl::OkStatus());
   state->holds_lock = false;
-  store_.Delete(ChallengeLockKey(state->params.challenge_id), std::move(answer));
+  store_.DeleteIfEquals(ChallengeLockKey(state->params.challenge_id), state->lock_value,
+                        std::move(answer));
 }
 
 }  // namespace credbroker

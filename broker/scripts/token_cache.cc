@@ -30,7 +30,7 @@ void TokenCache::GetOrFetch(const std::string& key, const Fetch& fetch, TokenCal
 
 void TokenCache::OnFetched(const std::string& key, absl::StatusOr<TokenGrant> grant) {
   std::vector<TokenCallback> waiters;
-  absl::StatusOr<CachedToken> answer = grant.status();
+  absl::StatusOr<CachedToken> answer = absl::UnknownError("unset");
   {
     std::lock_guard<std::mutex> lock(mu_);
     Entry& entry = entries_[key];
@@ -42,8 +42,9 @@ void TokenCache::OnFetched(const std::string& key, absl::StatusOr<TokenGrant> gr
       entry.token = CachedToken{*grant, now + grant->expires_in};
       entry.usable_until = entry.token.expire_time - std::min(min_validity_, grant->expires_in / 2);
       answer = entry.token;
-    } else if (!entry.has_token) {
-      entries_.erase(key);
+    } else {
+      answer = grant.status();
+      if (!entry.has_token) entries_.erase(key);
     }
   }
   for (TokenCallback& waiter : waiters) waiter(answer);

@@ -67,6 +67,16 @@ void MemoryStore::Delete(const std::string& key, DoneCallback done) {
   done(absl::OkStatus());
 }
 
+void MemoryStore::DeleteIfEquals(const std::string& key, const std::string& expected,
+                                 DoneCallback done) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    Entry* entry = FindLive(key, clock_.Now());
+    if (entry != nullptr && entry->value == expected) entries_.erase(key);
+  }
+  done(absl::OkStatus());
+}
+
 void MemoryStore::Increment(const std::string& key, absl::Duration window, CounterCallback done) {
   CounterValue result;
   {

@@ -21,6 +21,8 @@ class MemoryStore final : public StateStore {
   void PutIfAbsent(const std::string& key, std::string value, absl::Duration ttl,
                    ClaimCallback done) override;
   void Delete(const std::string& key, DoneCallback done) override;
+  void DeleteIfEquals(const std::string& key, const std::string& expected,
+                      DoneCallback done) override;
   void Increment(const std::string& key, absl::Duration window, CounterCallback done) override;
   void ReadCounter(const std::string& key, CounterCallback done) override;
 

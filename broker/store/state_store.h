@@ -45,6 +45,10 @@ class StateStore {
                            ClaimCallback done) = 0;
   // Removes `key`; absent keys are fine.
   virtual void Delete(const std::string& key, DoneCallback done) = 0;
+  // Removes `key` only while it still holds `expected`: releases a lock only
+  // if it is still this holder's (it may have expired and been taken since).
+  virtual void DeleteIfEquals(const std::string& key, const std::string& expected,
+                              DoneCallback done) = 0;
   // Adds one to a counter. The window starts at the first increment: the
   // counter expires `window` later, however often it is incremented.
   virtual void Increment(const std::string& key, absl::Duration window, CounterCallback done) = 0;

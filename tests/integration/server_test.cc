@@ -1,0 +1,73 @@
+// What the broker serves besides its API and how it stops: grpc.health.v1,
+// server reflection, and a graceful SIGTERM that lets in-flight calls finish.
+#include <signal.h>
+
+#include <future>
+#include <thread>
+
+#include "broker_fixture.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
+
+namespace credbroker::testing {
+namespace {
+
+using ServerTest = BrokerTest;
+
+TEST_F(ServerTest, HealthIsServingForTheServiceAndTheServer) {
+  Start();
+  auto health = grpc::health::v1::Health::NewStub(broker_->Channel());
+  for (const char* service : {"credbroker.v1.CredentialBroker", ""}) {
+    grpc::health::v1::HealthCheckRequest request;
+    request.set_service(service);
+    grpc::health::v1::HealthCheckResponse response;
+    ASSERT_GRPC_OK(health->Check(ContextWithDeadline().get(), request, &response));
+    EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING) << service;
+  }
+}
+
+TEST_F(ServerTest, ReflectionListsTheService) {
+  Start();
+  auto reflection = grpc::reflection::v1alpha::ServerReflection::NewStub(broker_->Channel());
+  auto context = ContextWithDeadline();
+  auto stream = reflection->ServerReflectionInfo(context.get());
+  grpc::reflection::v1alpha::ServerReflectionRequest request;
+  request.set_list_services("*");
+  ASSERT_TRUE(stream->Write(request));
+  grpc::reflection::v1alpha::ServerReflectionResponse response;
+  ASSERT_TRUE(stream->Read(&response));
+  stream->WritesDone();
+  std::vector<std::string> names;
+  for (const auto& service : response.list_services_response().service()) {
+    names.push_back(service.name());
+  }
+  EXPECT_NE(std::find(names.begin(), names.end(), "credbroker.v1.CredentialBroker"), names.end());
+  EXPECT_GRPC_OK(stream->Finish());
+}
+
+TEST_F(ServerTest, SigtermFinishesInFlightCallsThenExitsZero) {
+  Start();
+  site_->SetFaults({{"latency_ms", 1000}});
+  auto in_flight = std::async(std::launch::async, [&] {
+    v1::LoginResult result;
+    return BeginLogin(fixtures::kAlice.login, fixtures::kAlice.password, &result);
+  });
+  for (int i = 0; i < 500 && site_->Stats().value("in_flight", 0) == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  broker_->process().Signal(SIGTERM);
+  EXPECT_GRPC_OK(in_flight.get());
+  EXPECT_EQ(broker_->process().Wait(std::chrono::seconds(20)), 0);
+  // Stopped: new calls cannot connect.
+  v1::LoginResult result;
+  EXPECT_EQ(BeginLogin("alice", "x", &result).error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST_F(ServerTest, SigintAlsoExitsZero) {
+  Start();
+  broker_->process().Signal(SIGINT);
+  EXPECT_EQ(broker_->process().Wait(std::chrono::seconds(20)), 0);
+}
+
+}  // namespace
+}  // namespace credbroker::testing

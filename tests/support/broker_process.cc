@@ -1,0 +1,47 @@
+// Each test gets its own broker process, so tests never share state.
+#include "broker_process.h"
+
+#include <stdexcept>
+
+namespace credbroker::testing {
+
+std::string BrokerConfigYaml(const BrokerOptions& options) {
+  return "listen: \"" + options.listen + "\"\n" +
+         "default_site: main\n"
+         "sites:\n"
+         "  - name: main\n"
+         "    url: \"" +
+         options.site_url + "\"\n" + options.site_extra + "log_level: " + options.log_level + "\n" +
+         options.extra_yaml;
+}
+
+BrokerProcess::BrokerProcess(const TempDir& dir, const BrokerOptions& options) {
+  const std::string config = dir.Write("broker.yaml", BrokerConfigYaml(options));
+  const std::string port_file = dir.File("broker.port");
+  stderr_path_ = dir.File("broker.err");
+  process_ = std::make_unique<ChildProcess>(
+      std::vector<std::string>{BinaryPath("credential-broker"), "--config", config, "--port-file",
+                               port_file},
+      std::vector<std::string>{}, dir.File("broker.out"), stderr_path_);
+  const int port = WaitForPortFile(port_file, *process_);
+  if (port == 0) throw std::runtime_error("credential-broker did not start: " + Logs());
+  address_ = "127.0.0.1:" + std::to_string(port);
+}
+
+std::shared_ptr<grpc::Channel> BrokerProcess::Channel() const {
+  return grpc::CreateChannel(address_, grpc::InsecureChannelCredentials());
+}
+
+std::unique_ptr<v1::CredentialBroker::Stub> BrokerProcess::Stub() const {
+  return v1::CredentialBroker::NewStub(Channel());
+}
+
+std::string BrokerProcess::Logs() const { return ReadFileOrEmpty(stderr_path_); }
+
+std::unique_ptr<grpc::ClientContext> ContextWithDeadline(int seconds) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
+  return context;
+}
+
+}  // namespace credbroker::testing

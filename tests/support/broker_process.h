@@ -1,0 +1,52 @@
+// The real credential-broker binary as a process on a port the OS picks,
+// configured by a YAML file the test writes, with a gRPC stub to call it.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+
+#include "child_process.h"
+#include "credbroker/v1/broker.grpc.pb.h"
+#include "temp_dir.h"
+
+namespace credbroker::testing {
+
+struct BrokerOptions {
+  // The default site's URL (named "main").
+  std::string site_url;
+  // Appended to the site entry (indented under it), e.g. "    ca_file: /x\n".
+  std::string site_extra;
+  // Appended at the top level of the config, e.g. "challenge:\n  max_attempts: 3\n".
+  std::string extra_yaml;
+  std::string listen = "127.0.0.1:0";
+  std::string log_level = "info";
+};
+
+class BrokerProcess {
+ public:
+  BrokerProcess(const TempDir& dir, const BrokerOptions& options);
+
+  // 127.0.0.1:PORT
+  const std::string& address() const { return address_; }
+  std::shared_ptr<grpc::Channel> Channel() const;
+  std::unique_ptr<v1::CredentialBroker::Stub> Stub() const;
+  // Everything the broker has written to stderr (its JSON logs) so far.
+  std::string Logs() const;
+  ChildProcess& process() { return *process_; }
+
+ private:
+  std::unique_ptr<ChildProcess> process_;
+  std::string address_;
+  std::string stderr_path_;
+};
+
+// Writes the config the way BrokerProcess does, for tests that start the
+// binary themselves (e.g. to check that a bad config stops the start).
+std::string BrokerConfigYaml(const BrokerOptions& options);
+
+// A context whose deadline is `seconds` away.
+std::unique_ptr<grpc::ClientContext> ContextWithDeadline(int seconds = 20);
+
+}  // namespace credbroker::testing

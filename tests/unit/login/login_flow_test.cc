@@ -1,0 +1,419 @@
+// LoginFlow against a scripted site, the in-memory store and a fake clock.
+// Everything answers on the test's thread, so each call completes (or is held
+// at the fake site) before the next line runs.
+#include "broker/login/login_flow.h"
+
+#include <optional>
+#include <sstream>
+#include <string>
+
+#include "broker/common/errors.h"
+#include "broker/store/memory_store.h"
+#include "gtest/gtest.h"
+#include "tests/unit/fakes/fake_clock.h"
+#include "tests/unit/fakes/fake_site_client.h"
+
+namespace credbroker {
+namespace {
+
+using testing::FakeClock;
+using testing::FakeSiteClient;
+
+constexpr char kUser[] = "jdoe";
+constexpr char kPassword[] = "Tr0ub4dor&3-pw";
+constexpr char kCode[] = "492039";
+constexpr char kWrongCode[] = "7391-5520";
+
+// A pending or finished call's answer.
+struct Answer {
+  bool called = false;
+  absl::StatusOr<LoginOutcome> result = absl::InternalError("not answered");
+  LoginFlow::Callback callback() {
+    return [this](absl::StatusOr<LoginOutcome> r) {
+      EXPECT_FALSE(called) << "callback called twice";
+      called = true;
+      result = std::move(r);
+    };
+  }
+};
+
+void ExpectError(const absl::StatusOr<LoginOutcome>& result, absl::StatusCode code, Reason reason) {
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), code) << result.status();
+  EXPECT_TRUE(HasReason(result.status(), reason))
+      << "want " << ReasonName(reason) << ", got " << result.status();
+}
+
+class LoginFlowTest : public ::testing::Test {
+ protected:
+  explicit LoginFlowTest(FailureBudgetSettings budget = {}) : budget_settings_(budget) {}
+
+  void SetUp() override {
+    LoginSettings settings;
+    settings.default_site = "main";
+    budget_ = std::make_unique<FailureBudget>(store_, budget_settings_);
+    flow_ =
+        std::make_unique<LoginFlow>(settings, site_, store_, *budget_, sealer_, clock_, logger_);
+  }
+
+  void TearDown() override {
+    const std::string log = log_.str();
+    EXPECT_EQ(log.find(kPassword), std::string::npos) << "password in log:\n" << log;
+    EXPECT_EQ(log.find(kCode), std::string::npos) << "code in log:\n" << log;
+    EXPECT_EQ(log.find(kWrongCode), std::string::npos) << "code in log:\n" << log;
+  }
+
+  CallContext Call() {
+    CallContext call;
+    call.request_id = "req-1";
+    call.client_address = "203.0.113.5";
+    call.deadline = clock_.Now() + absl::Seconds(30);
+    return call;
+  }
+
+  absl::StatusOr<LoginOutcome> Begin(const std::string& site = "",
+                                     const std::string& password = kPassword,
+                                     const std::string& code = "") {
+    Answer answer;
+    flow_->BeginLogin(BeginLoginParams{site, kUser, password, code}, Call(), answer.callback());
+    EXPECT_TRUE(answer.called) << "BeginLogin did not answer";
+    return answer.result;
+  }
+
+  // Starts a submit; the answer may be pending when the site holds it.
+  void StartSubmit(const std::string& id, const std::string& code, Answer* answer) {
+    flow_->SubmitSecondFactor(SubmitSecondFactorParams{id, code}, Call(), answer->callback());
+  }
+
+  absl::StatusOr<LoginOutcome> Submit(const std::string& id, const std::string& code) {
+    Answer answer;
+    StartSubmit(id, code, &answer);
+    EXPECT_TRUE(answer.called) << "SubmitSecondFactor did not answer";
+    return answer.result;
+  }
+
+  // BeginLogin that the site answers with 106: the new challenge's id.
+  std::string BeginChallenge() {
+    site_.QueueAnswer(FakeSiteClient::SecondFactorRequired());
+    absl::StatusOr<LoginOutcome> outcome = Begin();
+    EXPECT_TRUE(outcome.ok()) << outcome.status();
+    if (!outcome.ok()) return "";
+    EXPECT_FALSE(outcome->has_session);
+    return outcome->challenge.challenge_id;
+  }
+
+  FailureBudgetSettings budget_settings_;
+  FakeClock clock_;
+  FakeSiteClient site_{{"main", "other"}};
+  MemoryStore store_{clock_};
+  Sealer sealer_ = Sealer::WithRandomKey();
+  std::ostringstream log_;
+  Logger logger_{LogLevel::kDebug, log_};
+  std::unique_ptr<FailureBudget> budget_;
+  std::unique_ptr<LoginFlow> flow_;
+};
+
+// A budget large enough that only the challenge's own attempts run out.
+class LoginFlowLargeBudgetTest : public LoginFlowTest {
+ protected:
+  LoginFlowLargeBudgetTest() : LoginFlowTest(FailureBudgetSettings{9, absl::Minutes(15)}) {}
+};
+
+TEST_F(LoginFlowTest, SuccessWithoutSecondFactor) {
+  site_.QueueAnswer(FakeSiteClient::Grant("at-1", "rt-1", absl::Seconds(600)));
+  const absl::StatusOr<LoginOutcome> outcome = Begin();
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  ASSERT_TRUE(outcome->has_session);
+  EXPECT_EQ(outcome->session.access_token, "at-1");
+  EXPECT_EQ(outcome->session.refresh_token, "rt-1");
+  EXPECT_EQ(outcome->session.token_type, "Bearer");
+  EXPECT_EQ(outcome->session.expire_time, clock_.Now() + absl::Seconds(600));
+  EXPECT_EQ(outcome->session.principal.user_login, kUser);
+  EXPECT_EQ(outcome->session.site, "main");
+
+  const auto requests = site_.requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].site, "main");  // empty site → default site
+  EXPECT_EQ(requests[0].request.grant, GrantType::kPassword);
+  EXPECT_EQ(requests[0].request.username, kUser);
+  EXPECT_EQ(requests[0].request.password, kPassword);
+  EXPECT_EQ(requests[0].request.auth_token, "");
+  EXPECT_EQ(requests[0].deadline, clock_.Now() + absl::Seconds(30));
+}
+
+TEST_F(LoginFlowTest, NamedSiteIsUsed) {
+  site_.QueueAnswer(FakeSiteClient::Grant("at-o"));
+  const absl::StatusOr<LoginOutcome> outcome = Begin("other");
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  EXPECT_EQ(outcome->session.site, "other");
+  EXPECT_EQ(site_.requests().at(0).site, "other");
+}
+
+TEST_F(LoginFlowTest, UnknownSiteIsNotFound) {
+  ExpectError(Begin("nowhere"), absl::StatusCode::kNotFound, Reason::kUnknownSite);
+  EXPECT_EQ(site_.request_count(), 0u);
+}
+
+TEST_F(LoginFlowTest, SecondFactorRequiredCreatesChallenge) {
+  site_.QueueAnswer(FakeSiteClient::SecondFactorRequired());
+  const absl::Time now = clock_.Now();
+  const absl::StatusOr<LoginOutcome> outcome = Begin();
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  ASSERT_FALSE(outcome->has_session);
+  const ChallengeInfo& challenge = outcome->challenge;
+  EXPECT_TRUE(IsWellFormedChallengeId(challenge.challenge_id)) << challenge.challenge_id;
+  EXPECT_EQ(challenge.challenge_id.size(), 64u);
+  EXPECT_EQ(challenge.attempts_left, 5);
+  EXPECT_EQ(challenge.expire_time, now + absl::Seconds(300));
+
+  const auto requests = site_.requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].request.auth_token, "");
+
+  // What the store holds never shows the password in clear.
+  store_.Get(ChallengeKey(challenge.challenge_id),
+             [](absl::StatusOr<std::optional<std::string>> data) {
+               ASSERT_TRUE(data.ok());
+               ASSERT_TRUE(data->has_value());
+               EXPECT_EQ((*data)->find(kPassword), std::string::npos);
+             });
+}
+
+TEST_F(LoginFlowTest, RightCodeGivesSessionWithSameCredentials) {
+  const std::string id = BeginChallenge();
+  site_.QueueAnswer(FakeSiteClient::Grant("at-2fa", "rt-2fa", absl::Seconds(3600)));
+  const absl::StatusOr<LoginOutcome> outcome = Submit(id, kCode);
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  ASSERT_TRUE(outcome->has_session);
+  EXPECT_EQ(outcome->session.access_token, "at-2fa");
+  EXPECT_EQ(outcome->session.refresh_token, "rt-2fa");
+  EXPECT_EQ(outcome->session.expire_time, clock_.Now() + absl::Seconds(3600));
+  EXPECT_EQ(outcome->session.principal.user_login, kUser);
+  EXPECT_EQ(outcome->session.site, "main");
+
+  const auto requests = site_.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[1].site, "main");
+  EXPECT_EQ(requests[1].request.grant, GrantType::kPassword);
+  EXPECT_EQ(requests[1].request.username, requests[0].request.username);
+  EXPECT_EQ(requests[1].request.password, kPassword);
+  EXPECT_EQ(requests[1].request.auth_token, kCode);
+}
+
+TEST_F(LoginFlowTest, ChallengeIsSingleUse) {
+  const std::string id = BeginChallenge();
+  site_.QueueAnswer(FakeSiteClient::Grant("at"));
+  ASSERT_TRUE(Submit(id, kCode).ok());
+  ExpectError(Submit(id, kCode), absl::StatusCode::kFailedPrecondition, Reason::kChallengeNotFound);
+  EXPECT_EQ(site_.request_count(), 2u);
+  // Neither the challenge nor its lock is left behind (only nothing else).
+  EXPECT_EQ(store_.SizeForTest(), 0u);
+}
+
+TEST_F(LoginFlowTest, UnknownChallengeNotFound) {
+  ExpectError(Submit(std::string(64, 'a'), kCode), absl::StatusCode::kFailedPrecondition,
+              Reason::kChallengeNotFound);
+  EXPECT_EQ(site_.request_count(), 0u);
+}
+
+TEST_F(LoginFlowLargeBudgetTest, WrongCodesCountDownThenChallengeIsGone) {
+  const std::string id = BeginChallenge();
+  for (int expected_left = 4; expected_left >= 0; --expected_left) {
+    site_.QueueAnswer(FakeSiteClient::WrongCode());
+    const absl::StatusOr<LoginOutcome> outcome = Submit(id, kWrongCode);
+    ExpectError(outcome, absl::StatusCode::kUnauthenticated, Reason::kInvalidSecondFactor);
+    EXPECT_EQ(AttemptsLeftOf(outcome.status()), expected_left);
+  }
+  ExpectError(Submit(id, kCode), absl::StatusCode::kFailedPrecondition, Reason::kChallengeNotFound);
+  EXPECT_EQ(site_.request_count(), 1u + 5u);
+}
+
+TEST_F(LoginFlowTest, WrongCodeReadAsCredentialsStillCountsAgainstTheChallenge) {
+  // A site may answer a wrong code with the same 102 as a wrong password.
+  const std::string id = BeginChallenge();
+  site_.QueueAnswer(FakeSiteClient::WrongPassword());
+  const absl::StatusOr<LoginOutcome> outcome = Submit(id, kWrongCode);
+  ExpectError(outcome, absl::StatusCode::kUnauthenticated, Reason::kInvalidSecondFactor);
+  EXPECT_EQ(AttemptsLeftOf(outcome.status()), 4);
+}
+
+TEST_F(LoginFlowTest, ChallengeExpiresAfterItsLifetime) {
+  const std::string id = BeginChallenge();
+  clock_.Advance(absl::Seconds(299));
+  site_.QueueAnswer(FakeSiteClient::WrongCode());
+  ExpectError(Submit(id, kWrongCode), absl::StatusCode::kUnauthenticated,
+              Reason::kInvalidSecondFactor);
+  clock_.Advance(absl::Seconds(1));
+  ExpectError(Submit(id, kCode), absl::StatusCode::kFailedPrecondition, Reason::kChallengeNotFound);
+  EXPECT_EQ(site_.request_count(), 2u);
+}
+
+TEST_F(LoginFlowTest, ConcurrentSubmitIsBusyAndNeverReachesTheSite) {
+  const std::string id = BeginChallenge();
+  site_.QueueHold();
+  Answer first;
+  StartSubmit(id, kCode, &first);
+  EXPECT_FALSE(first.called);
+  EXPECT_EQ(site_.held_count(), 1u);
+
+  const absl::StatusOr<LoginOutcome> second = Submit(id, kCode);
+  ExpectError(second, absl::StatusCode::kAborted, Reason::kChallengeBusy);
+  EXPECT_EQ(site_.request_count(), 2u);  // begin + the first submit only
+
+  site_.ReleaseHeld(FakeSiteClient::Grant("at-first"));
+  ASSERT_TRUE(first.called);
+  ASSERT_TRUE(first.result.ok()) << first.result.status();
+  EXPECT_EQ(first.result->session.access_token, "at-first");
+  // After the first completed, the challenge is spent.
+  ExpectError(Submit(id, kCode), absl::StatusCode::kFailedPrecondition, Reason::kChallengeNotFound);
+}
+
+TEST_F(LoginFlowTest, BusyLockIsReleasedAfterAWrongCode) {
+  const std::string id = BeginChallenge();
+  site_.QueueHold();
+  Answer first;
+  StartSubmit(id, kWrongCode, &first);
+  ExpectError(Submit(id, kCode), absl::StatusCode::kAborted, Reason::kChallengeBusy);
+  site_.ReleaseHeld(FakeSiteClient::WrongCode());
+  ASSERT_TRUE(first.called);
+  ExpectError(first.result, absl::StatusCode::kUnauthenticated, Reason::kInvalidSecondFactor);
+  EXPECT_EQ(AttemptsLeftOf(first.result.status()), 4);
+  // The busy submit did not cost an attempt, and the lock is free again.
+  site_.QueueAnswer(FakeSiteClient::Grant("at"));
+  EXPECT_TRUE(Submit(id, kCode).ok());
+}
+
+TEST_F(LoginFlowTest, SiteUnavailableDuringSubmitLeavesAttemptsUnchanged) {
+  const std::string id = BeginChallenge();
+  site_.QueueAnswer(FakeSiteClient::Unavailable());
+  ExpectError(Submit(id, kCode), absl::StatusCode::kUnavailable, Reason::kUpstreamUnavailable);
+  site_.QueueAnswer(FakeSiteClient::WrongCode());
+  const absl::StatusOr<LoginOutcome> wrong = Submit(id, kWrongCode);
+  ExpectError(wrong, absl::StatusCode::kUnauthenticated, Reason::kInvalidSecondFactor);
+  EXPECT_EQ(AttemptsLeftOf(wrong.status()), 4);
+  site_.QueueAnswer(FakeSiteClient::Grant("at"));
+  EXPECT_TRUE(Submit(id, kCode).ok());
+}
+
+TEST_F(LoginFlowTest, SiteUnavailableDuringBeginDoesNotCount) {
+  site_.AnswerAlways(FakeSiteClient::Unavailable());
+  for (int i = 0; i < 8; ++i) {
+    ExpectError(Begin(), absl::StatusCode::kUnavailable, Reason::kUpstreamUnavailable);
+  }
+  EXPECT_EQ(site_.request_count(), 8u);
+}
+
+TEST_F(LoginFlowTest, WrongPasswordIsInvalidCredentials) {
+  site_.QueueAnswer(FakeSiteClient::WrongPassword());
+  ExpectError(Begin(), absl::StatusCode::kUnauthenticated, Reason::kInvalidCredentials);
+}
+
+TEST_F(LoginFlowTest, CodeGivenUpFrontIsSentInOneCall) {
+  site_.QueueAnswer(FakeSiteClient::Grant("at-one-call"));
+  const absl::StatusOr<LoginOutcome> outcome = Begin("", kPassword, kCode);
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  EXPECT_TRUE(outcome->has_session);
+  EXPECT_EQ(site_.requests().at(0).request.auth_token, kCode);
+}
+
+TEST_F(LoginFlowTest, WrongCodeGivenUpFrontReportsTheBudgetLeft) {
+  site_.QueueAnswer(FakeSiteClient::WrongCode());
+  const absl::StatusOr<LoginOutcome> outcome = Begin("", kPassword, kWrongCode);
+  ExpectError(outcome, absl::StatusCode::kUnauthenticated, Reason::kInvalidSecondFactor);
+  EXPECT_EQ(AttemptsLeftOf(outcome.status()), 4);
+}
+
+TEST_F(LoginFlowTest, FailureBudgetStopsBeforeTheSite) {
+  site_.AnswerAlways(FakeSiteClient::WrongPassword());
+  for (int i = 0; i < 5; ++i) {
+    ExpectError(Begin("", "wrong-" + std::to_string(i)), absl::StatusCode::kUnauthenticated,
+                Reason::kInvalidCredentials);
+  }
+  const absl::StatusOr<LoginOutcome> sixth = Begin();
+  ExpectError(sixth, absl::StatusCode::kResourceExhausted, Reason::kTooManyAttempts);
+  const std::optional<absl::Duration> retry = RetryAfterOf(sixth.status());
+  ASSERT_TRUE(retry.has_value());
+  EXPECT_GT(*retry, absl::ZeroDuration());
+  EXPECT_LE(*retry, absl::Minutes(15));
+  EXPECT_EQ(site_.request_count(), 5u);
+}
+
+TEST_F(LoginFlowTest, FailureBudgetIgnoresUsernameCase) {
+  site_.AnswerAlways(FakeSiteClient::WrongPassword());
+  for (const char* name : {"jdoe", "JDOE", "JDoe", "jDoE", "Jdoe"}) {
+    Answer answer;
+    flow_->BeginLogin(BeginLoginParams{"", name, "wrong", ""}, Call(), answer.callback());
+  }
+  ExpectError(Begin(), absl::StatusCode::kResourceExhausted, Reason::kTooManyAttempts);
+  EXPECT_EQ(site_.request_count(), 5u);
+}
+
+TEST_F(LoginFlowTest, FailureBudgetResetsAfterTheWindow) {
+  site_.AnswerAlways(FakeSiteClient::WrongPassword());
+  for (int i = 0; i < 5; ++i) (void)Begin("", "wrong");
+  clock_.Advance(absl::Minutes(10));
+  const absl::StatusOr<LoginOutcome> blocked = Begin();
+  ExpectError(blocked, absl::StatusCode::kResourceExhausted, Reason::kTooManyAttempts);
+  EXPECT_EQ(RetryAfterOf(blocked.status()), absl::Minutes(5));
+  clock_.Advance(absl::Minutes(5));
+  site_.QueueAnswer(FakeSiteClient::Grant("at-after-window"));
+  const absl::StatusOr<LoginOutcome> allowed = Begin();
+  ASSERT_TRUE(allowed.ok()) << allowed.status();
+  EXPECT_EQ(allowed->session.access_token, "at-after-window");
+  EXPECT_EQ(site_.request_count(), 6u);
+}
+
+TEST_F(LoginFlowTest, FailureBudgetIsPerSite) {
+  site_.AnswerAlways(FakeSiteClient::WrongPassword());
+  for (int i = 0; i < 5; ++i) (void)Begin("main", "wrong");
+  ExpectError(Begin("main"), absl::StatusCode::kResourceExhausted, Reason::kTooManyAttempts);
+  ExpectError(Begin("other"), absl::StatusCode::kUnauthenticated, Reason::kInvalidCredentials);
+}
+
+TEST_F(LoginFlowTest, WrongCodesSpendTheBudgetToo) {
+  // Default budget 5: three wrong passwords, then a challenge whose wrong codes
+  // use the rest; the budget, not the challenge's attempts, stops the next one.
+  site_.QueueAnswer(FakeSiteClient::WrongPassword());
+  site_.QueueAnswer(FakeSiteClient::WrongPassword());
+  site_.QueueAnswer(FakeSiteClient::WrongPassword());
+  for (int i = 0; i < 3; ++i) (void)Begin("", "wrong");
+  const std::string id = BeginChallenge();
+  site_.QueueAnswer(FakeSiteClient::WrongCode());
+  site_.QueueAnswer(FakeSiteClient::WrongCode());
+  (void)Submit(id, kWrongCode);
+  (void)Submit(id, kWrongCode);
+  ExpectError(Submit(id, kCode), absl::StatusCode::kResourceExhausted, Reason::kTooManyAttempts);
+  EXPECT_EQ(site_.request_count(), 6u);
+}
+
+TEST_F(LoginFlowTest, ChallengeFromAnotherKeyCannotBeCompleted) {
+  const std::string id = BeginChallenge();
+  // A replica with a different sealing key reads the same store.
+  Sealer other_key = Sealer::WithRandomKey();
+  LoginSettings settings;
+  settings.default_site = "main";
+  LoginFlow other(settings, site_, store_, *budget_, other_key, clock_, logger_);
+  Answer answer;
+  other.SubmitSecondFactor(SubmitSecondFactorParams{id, kCode}, Call(), answer.callback());
+  ASSERT_TRUE(answer.called);
+  ExpectError(answer.result, absl::StatusCode::kFailedPrecondition, Reason::kChallengeNotFound);
+  EXPECT_EQ(site_.request_count(), 1u);
+}
+
+TEST_F(LoginFlowTest, LogNamesStepsButNoSecrets) {
+  const std::string id = BeginChallenge();
+  site_.QueueAnswer(FakeSiteClient::WrongCode());
+  (void)Submit(id, kWrongCode);
+  site_.QueueAnswer(FakeSiteClient::Grant("at-secret-token", "rt-secret-token"));
+  ASSERT_TRUE(Submit(id, kCode).ok());
+  const std::string log = log_.str();
+  EXPECT_NE(log.find("begin_login"), std::string::npos) << log;
+  EXPECT_NE(log.find("submit_second_factor"), std::string::npos) << log;
+  EXPECT_NE(log.find("INVALID_SECOND_FACTOR"), std::string::npos) << log;
+  EXPECT_EQ(log.find("at-secret-token"), std::string::npos) << log;
+  EXPECT_EQ(log.find("rt-secret-token"), std::string::npos) << log;
+  // TearDown checks the password and codes.
+}
+
+}  // namespace
+}  // namespace credbroker
