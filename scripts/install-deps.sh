@@ -10,7 +10,7 @@ PACKAGES=(
   libabsl-dev libcurl4-openssl-dev libssl-dev openssl
   libyaml-cpp-dev nlohmann-json3-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev googletest grpc-proto
-  oathtool procps
+  oathtool procps curl
 )
 
 missing=()

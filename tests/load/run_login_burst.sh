@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Scenario: N concurrent BeginLogin calls (default 1,000) through the broker
+# against a fake site that answers every token request in 300 ms (2FA on, so
+# each login ends in a challenge). Prints the load tool's figures.
+#
+# usage: tests/load/run_login_burst.sh [CALLS] [LATENCY_MS]
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+BUILD_DIR="${BUILD_DIR:-$ROOT/build}"
+CALLS="${1:-1000}"
+LATENCY_MS="${2:-300}"
+
+cmake --build "$BUILD_DIR" --target credential-broker fake-shotgrid login_burst_benchmark >/dev/null
+WORK="$(mktemp -d)"
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+wait_for_file() {
+  for _ in $(seq 1 500); do [[ -s "$1" ]] && return 0; sleep 0.02; done
+  echo "timed out waiting for $1" >&2; return 1
+}
+
+ulimit -n "$(ulimit -Hn)"
+"$BUILD_DIR/tests/fake_shotgrid/fake-shotgrid" --two-factor --quiet --listen 127.0.0.1:0 \
+  --port-file "$WORK/site.port" >/dev/null 2>&1 &
+PIDS+=($!)
+wait_for_file "$WORK/site.port"
+SITE="http://127.0.0.1:$(cat "$WORK/site.port")"
+curl -s -X POST -H 'Content-Type: application/json' -d "{\"latency_ms\":$LATENCY_MS}" \
+  "$SITE/_fake/faults" >/dev/null
+
+cat >"$WORK/broker.yaml" <<YAML
+listen: 127.0.0.1:0
+default_site: main
+log_level: warn
+sites:
+  - name: main
+    url: $SITE
+YAML
+"$BUILD_DIR/broker/credential-broker" --config "$WORK/broker.yaml" --port-file "$WORK/broker.port" \
+  2>"$WORK/broker.log" &
+BROKER_PID=$!
+PIDS+=($BROKER_PID)
+wait_for_file "$WORK/broker.port"
+
+echo "scenario: $CALLS concurrent BeginLogin, site latency ${LATENCY_MS} ms, $(nproc) cores"
+CREDBROKER_PASSWORD=alice-password-1 "$BUILD_DIR/tests/load/login_burst_benchmark" \
+  --broker "127.0.0.1:$(cat "$WORK/broker.port")" --calls "$CALLS" --username alice \
+  --password-env CREDBROKER_PASSWORD --broker-pid "$BROKER_PID"
+echo "site saw: $(curl -s "$SITE/_fake/stats" | grep -o '"password":[0-9]*') token requests"
