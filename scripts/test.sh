@@ -1,12 +1,30 @@
 #!/usr/bin/env bash
-# Runs every test: installs missing Debian packages, builds, then runs the
-# unit and integration tests (real broker and fake site processes on
-# loopback) under ctest.
+# Runs every test: installs missing Debian packages, then
+#   1. builds into build/ and runs the whole suite under ctest: unit tests,
+#      the fake site's tests, and integration tests that run the real broker
+#      and fake site as processes on loopback;
+#   2. the same suite built with AddressSanitizer and UBSan (build-asan/);
+#   3. the project's own concurrency code (state store, token cache), which
+#      does not touch gRPC, under ThreadSanitizer (build-tsan/).
+# CREDBROKER_SKIP_SANITIZERS=1 runs step 1 only.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-BUILD_DIR="${BUILD_DIR:-$ROOT/build}"
+JOBS="$(nproc)"
 
 "$ROOT/scripts/install-deps.sh"
-BUILD_DIR="$BUILD_DIR" "$ROOT/scripts/build.sh"
-cd "$BUILD_DIR"
-ctest --output-on-failure --timeout 300 -j "$(nproc)"
+
+echo "== Build and test ($ROOT/build)"
+BUILD_DIR="$ROOT/build" "$ROOT/scripts/build.sh"
+(cd "$ROOT/build" && ctest --output-on-failure --timeout 300 -j "$JOBS")
+
+if [[ "${CREDBROKER_SKIP_SANITIZERS:-0}" == "1" ]]; then exit 0; fi
+
+echo "== AddressSanitizer + UBSan build and test ($ROOT/build-asan)"
+BUILD_DIR="$ROOT/build-asan" "$ROOT/scripts/build.sh" -DCREDBROKER_SANITIZE=ON
+(cd "$ROOT/build-asan" && ctest --output-on-failure --timeout 300 -j "$JOBS")
+
+echo "== ThreadSanitizer: state store and token cache ($ROOT/build-tsan)"
+cmake -S "$ROOT" -B "$ROOT/build-tsan" -G Ninja -DCREDBROKER_UNIT_TSAN=ON >/dev/null
+cmake --build "$ROOT/build-tsan" --target unit_memory_store_test unit_token_cache_test
+(cd "$ROOT/build-tsan" && ctest --output-on-failure --timeout 300 -j "$JOBS" \
+  -R '^(MemoryStoreTest|TokenCacheTest)\.')
