@@ -1,0 +1,198 @@
+#!/usr/bin/env python3
+"""Writes the handwritten seed corpus under corpus/<fuzzer>/.
+
+The inputs are examples from docs (shotgrid-auth.md) and the shapes proxies
+really send; rerun after editing. Files the fuzzer found and someone checked in
+(crash-*/regression-*) are left alone.
+"""
+import json
+import os
+import pathlib
+
+HERE = pathlib.Path(__file__).resolve().parent
+CORPUS = HERE / "corpus"
+
+# site_answer header: status selector, raw status byte, flags, retry length.
+STATUS = {200: 0, 400: 1, 401: 2, 403: 3, 404: 4, 415: 5, 429: 6, 500: 7, 502: 8,
+          503: 9, 504: 10, 301: 11, 0: 12, 204: 13, 599: 14, 600: 15}
+PASSWORD, SCRIPT, REFRESH = 0, 1, 2
+SENT_CODE, HTML = 4, 8
+
+
+def answer(status, body, grant=PASSWORD, flags=0, retry=b"", raw=None):
+    if raw is not None:  # ((b0 & 0x0F) << 8 | b1) - 200
+        value = raw + 200
+        head = bytes([0xF0 | (value >> 8), value & 0xFF])
+    else:
+        head = bytes([STATUS[status], 0])
+    assert len(retry) < 16
+    if isinstance(body, str):
+        body = body.encode()
+    return head + bytes([grant | flags, len(retry)]) + retry + body
+
+
+def envelope(status, code, title, source="null", detail="null"):
+    return ('{"errors":[{"id":"0123456789abcdef0123456789abcdef","status":%d,"code":%d,'
+            '"title":%s,"source":%s,"detail":%s,"meta":null}]}'
+            % (status, code, json.dumps(title), source, detail))
+
+
+def html(status):
+    return ("<html><head><title>%d</title></head><body><h1>%d error</h1>"
+            "<p>nginx</p></body></html>" % (status, status))
+
+
+GRANT = ('{"token_type":"Bearer","access_token":"eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjF9.c2ln",'
+         '"expires_in":600,"refresh_token":"rt-0123456789"}')
+
+SITE_ANSWER = {
+    "grant_ok": answer(200, GRANT),
+    "grant_3600_no_refresh": answer(200, '{"token_type":"bearer","access_token":"a","expires_in":3600}'),
+    "grant_float_expiry": answer(200, '{"access_token":"a","expires_in":1e3,"refresh_token":null}'),
+    "grant_script": answer(200, GRANT, grant=SCRIPT),
+    "grant_refresh": answer(200, GRANT, grant=REFRESH),
+    "grant_bad_type": answer(200, '{"token_type":"MAC","access_token":"a","expires_in":600}'),
+    "grant_huge_expiry": answer(200, '{"access_token":"a","expires_in":1.7976931348623157e308}'),
+    "grant_truncated": answer(200, GRANT[:57]),
+    "needs_2fa": answer(400, envelope(400, 106, "Missing argument for 2FA login",
+                                      '{"auth_token":"missing for 2FA login"}')),
+    "needs_2fa_already_sent": answer(400, envelope(400, 106, "Missing argument for 2FA login"),
+                                     flags=SENT_CODE),
+    "bad_user": answer(400, envelope(400, 102, "Can't authenticate user 'ana'.")),
+    "bad_code": answer(400, envelope(400, 102, "Can't authenticate user 'ana'."), flags=SENT_CODE),
+    "bad_script": answer(400, envelope(400, 102, "Can't authenticate script 'render'"), grant=SCRIPT),
+    "bad_session": answer(400, envelope(400, 102, "Can't authenticate session token ending with 'abcd'")),
+    "missing_args": answer(400, envelope(400, 103, "Missing or invalid authentication arguments")),
+    "missing_args_102": answer(400, envelope(400, 102, "Missing or invalid authentication arguments")),
+    "refresh_spent": answer(401, envelope(401, 102, "Unauthorized", detail='"Token invalid"'), grant=REFRESH),
+    "sudo_refused": answer(400, envelope(400, 102, "Cannot 'sudo' - inactive user")),
+    "sso": answer(400, envelope(400, 108, "user credentials not allowed for an SSO-enabled site")),
+    "identity": answer(400, envelope(400, 110, "user credentials not allowed for an Autodesk Identity site")),
+    "bad_grant_type": answer(400, envelope(400, 103, "Unsupported grant_type")),
+    "text_plain": answer(415, envelope(415, 103, "Unsupported Content-Type 'text/plain'")),
+    "unknown_route": answer(404, envelope(404, 103, "Not Found")),
+    "unknown_code": answer(403, envelope(403, 999, "Forbidden")),
+    "two_errors": answer(400, '{"errors":[{"status":400,"code":106},{"status":400,"code":102}]}'),
+    "error_code_string": answer(400, '{"errors":[{"status":"400","code":"102","title":1}]}'),
+    "errors_empty": answer(400, '{"errors":[]}'),
+    "errors_not_object": answer(400, '{"errors":[42]}'),
+    "error_code_huge": answer(400, '{"errors":[{"code":18446744073709551615,"status":-1}]}'),
+    "envelope_truncated": answer(400, envelope(400, 106, "Missing argument for 2FA login")[:40]),
+    "rate_limited": answer(429, html(429), flags=HTML, retry=b"30"),
+    "rate_limited_date": answer(429, "", retry=b"Wed, 21 Oct 15"),
+    "rate_limited_huge": answer(429, "", retry=b"99999999999"),
+    "rate_limited_negative": answer(503, "", retry=b" -5 "),
+    "html_502": answer(502, html(502), flags=HTML),
+    "html_504": answer(504, html(504), flags=HTML),
+    "html_500_json": answer(500, envelope(500, 103, "Internal error")),
+    "html_400": answer(400, html(400), flags=HTML),
+    "html_200": answer(200, html(200), flags=HTML),
+    "redirect": answer(301, html(301), flags=HTML),
+    "no_answer": answer(0, ""),
+    "status_418": answer(None, envelope(418, 102, "teapot"), raw=418),
+    "status_negative": answer(None, "", raw=-1),
+    "status_99": answer(None, "{}", raw=99),
+    "json_bom_nested": answer(400, b"\xef\xbb\xbf" + b"[" * 40 + b"]" * 40),
+    "json_escapes": answer(400, '{"errors":[{"code":106,"title":"\\u00e9\\ud83d\\ude00\\u0000"}]}'),
+    "json_bad_surrogate": answer(200, '{"access_token":"\\ud800","expires_in":5}'),
+}
+
+CHALLENGE = {
+    "valid": json.dumps({"site": "main", "username": "ana@studio.example",
+                         "sealed_password": "3q2+7wABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4f",
+                         "attempts_left": 5, "expire_unix_ms": 1767225600000,
+                         "client_address": "10.0.0.7"}, separators=(",", ":")),
+    "valid_ipv6_unicode": json.dumps({"site": "studio.eu", "username": "j\u00f6rg",
+                                      "sealed_password": "", "attempts_left": 1,
+                                      "expire_unix_ms": 0, "client_address": "::1"}),
+    "attempts_wide": '{"site":"s","username":"u","sealed_password":"AA==","attempts_left":4294967301,'
+                     '"expire_unix_ms":-9223372036854775808,"client_address":""}',
+    "expire_unsigned": '{"site":"s","username":"u","sealed_password":"AA","attempts_left":-1,'
+                       '"expire_unix_ms":18446744073709551615,"client_address":"x"}',
+    "attempts_float": '{"site":"s","username":"u","sealed_password":"","attempts_left":5.0,'
+                      '"expire_unix_ms":1,"client_address":""}',
+    "bad_base64": '{"site":"s","username":"u","sealed_password":"!!!","attempts_left":5,'
+                  '"expire_unix_ms":1,"client_address":""}',
+    "missing_site": '{"username":"u","sealed_password":"","attempts_left":5,"expire_unix_ms":1,'
+                    '"client_address":""}',
+    "site_null": '{"site":null,"username":"u","sealed_password":"","attempts_left":5,'
+                 '"expire_unix_ms":1,"client_address":""}',
+    "duplicate_keys": '{"site":"a","site":"b","username":"u","sealed_password":"","attempts_left":5,'
+                      '"expire_unix_ms":1,"client_address":""}',
+    "truncated": '{"site":"main","username":"ana","sealed_pass',
+    "array": '["site","main"]',
+    "empty": "",
+}
+
+MINIMAL = """listen: 127.0.0.1:50051
+default_site: main
+sites:
+  - name: main
+    url: https://studio.shotgrid.autodesk.com
+"""
+CONFIG = {
+    "minimal.yaml": MINIMAL,
+    "full.yaml": MINIMAL + """    connect_timeout_ms: 2000
+    request_timeout_ms: 15000
+  - name: local-fake
+    url: http://[::1]:8080/
+tls:
+  cert_file: /nonexistent/cert.pem
+  key_file: /nonexistent/key.pem
+challenge:
+  lifetime_seconds: 120
+  max_attempts: 3
+failure_budget:
+  max_failures: 9
+  window_seconds: 3600
+script_tokens:
+  min_validity_seconds: 30
+seal_key_file: /run/secrets/seal.key
+log_level: debug
+max_request_bytes: 1048576
+""",
+    "flow.yaml": '{listen: "[::1]:0", default_site: a, sites: [{name: a, url: "http://localhost"}]}\n',
+    "unknown_key.yaml": MINIMAL + "listn: x\n",
+    "nested_unknown.yaml": MINIMAL + "challenge:\n  lifetime: 5\n",
+    "out_of_range.yaml": MINIMAL + "challenge:\n  max_attempts: 99999999999999999999\n",
+    "http_remote.yaml": "sites:\n  - name: x\n    url: http://user@127.0.0.1@evil.example/\n",
+    "url_no_host.yaml": "sites:\n  - {name: x, url: 'https://'}\n  - {name: y, url: 'https://[/'}\n",
+    "duplicate_site.yaml": "sites: [{name: a, url: 'https://a'}, {name: a, url: 'https://b'}]\n",
+    "wrong_types.yaml": "listen: [1, 2]\nsites: {name: a}\ntls: 3\n",
+    "complex_key.yaml": "? [a, b]\n: c\n",
+    "anchors.yaml": "base: &b {name: a, url: 'https://a'}\nsites: [*b, *b]\n",
+    "tags.yaml": "listen: !!binary aGVsbG8=\nsites: !!seq [ !!map {name: !!str a} ]\n",
+    "bad_indent.yaml": "sites:\n  - name: a\n   url: b\n",
+    "multi_doc.yaml": MINIMAL + "---\nlisten: other\n",
+    "not_a_map.yaml": "- just\n- a list\n",
+    "empty.yaml": "",
+    "tab_and_nul.yaml": "listen:\t\"\\0\"\n",
+}
+
+PEER = {
+    "ipv4": "ipv4:10.0.0.7:5123",
+    "ipv6": "ipv6:[::1]:5123",
+    "ipv6_scoped": "ipv6:[fe80::1%25eth0]:443",
+    "ipv6_no_port": "ipv6:[::1]",
+    "ipv4_no_port": "ipv4:",
+    "unix": "unix:/run/credbroker.sock",
+    "unix_abstract": "unix-abstract:broker",
+    "empty": "",
+}
+
+
+def write(name, files):
+    directory = CORPUS / name
+    directory.mkdir(parents=True, exist_ok=True)
+    for file_name, content in files.items():
+        if isinstance(content, str):
+            content = content.encode()
+        (directory / file_name).write_bytes(content)
+
+
+if __name__ == "__main__":
+    write("site_answer", SITE_ANSWER)
+    write("challenge_record", CHALLENGE)
+    write("config", CONFIG)
+    write("peer_address", PEER)
+    print("corpus written under", os.path.relpath(CORPUS))
