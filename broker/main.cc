@@ -68,6 +68,7 @@ int main(int argc, char** argv) {
   logger.Log(credbroker::LogLevel::kInfo, "listening",
              {{"address", absl::StrCat(host, ":", port)},
               {"tls", config->tls.enabled()},
+              {"health_port", (*server)->health_port()},
               {"default_site", config->default_site}});
 
   std::thread waiter([&] {

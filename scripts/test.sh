@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test: installs missing Debian packages, then
+# Runs every test: installs missing Debian packages, checks the C++ format,
+# then
 #   1. builds into build/ and runs the whole suite under ctest: unit tests,
 #      the fake site's tests, and integration tests that run the real broker
 #      and fake site as processes on loopback;
@@ -12,6 +13,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 JOBS="$(nproc)"
 
 "$ROOT/scripts/install-deps.sh"
+"$ROOT/scripts/check-format.sh"
 
 echo "== Build and test ($ROOT/build)"
 BUILD_DIR="$ROOT/build" "$ROOT/scripts/build.sh"

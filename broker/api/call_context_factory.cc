@@ -52,6 +52,7 @@ CallContext MakeCallContext(const grpc::CallbackServerContext& context,
   call.client_address = client != nullptr && !client->address().empty()
                             ? client->address()
                             : PeerAddress(context.peer());
+  if (client != nullptr) call.user_agent = client->user_agent();
   const auto deadline = context.deadline();
   if (deadline < std::chrono::system_clock::time_point::max() - std::chrono::hours(24 * 365)) {
     call.deadline = absl::FromChrono(deadline);

@@ -12,6 +12,8 @@ struct CallContext {
   std::string request_id;
   // The end user's address as the web backend reported it, else the peer's.
   std::string client_address;
+  // The end user's browser or tool, as the web backend reported it.
+  std::string user_agent;
   absl::Time deadline = absl::InfiniteFuture();
 };
 

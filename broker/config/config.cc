@@ -167,12 +167,13 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
 }
 
 absl::Status ParseTopLevel(const YAML::Node& root, Config* config) {
-  RETURN_IF_ERROR(
-      CheckKnownKeys(root, "",
-                     {"listen", "default_site", "sites", "tls", "challenge", "failure_budget",
-                      "script_tokens", "seal_key_file", "log_level", "max_request_bytes"}));
+  RETURN_IF_ERROR(CheckKnownKeys(
+      root, "",
+      {"listen", "default_site", "sites", "tls", "challenge", "failure_budget", "script_tokens",
+       "seal_key_file", "log_level", "max_request_bytes", "health_listen"}));
   RETURN_IF_ERROR(ReadString(root, "listen", "", &config->listen));
   RETURN_IF_ERROR(ReadString(root, "default_site", "", &config->default_site));
+  RETURN_IF_ERROR(ReadString(root, "health_listen", "", &config->health_listen));
   RETURN_IF_ERROR(ReadString(root, "seal_key_file", "", &config->seal_key_file));
   RETURN_IF_ERROR(ReadInt(root, "max_request_bytes", "", 64 * 1024, 16 * 1024 * 1024,
                           &config->max_request_bytes));
@@ -276,6 +277,11 @@ absl::Status CheckConfig(const Config& config) {
     return KeyError("listen", absl::StrCat("'", config.listen,
                                            "' is not a loopback address: set tls.cert_file and "
                                            "tls.key_file, since passwords cross this connection"));
+  }
+  if (!config.health_listen.empty()) {
+    if (absl::Status s = SplitHostPort(config.health_listen, &host, &port); !s.ok()) {
+      return KeyError("health_listen", s.message());
+    }
   }
   if (config.tls.cert_file.empty() != config.tls.key_file.empty()) {
     return KeyError("tls", "needs both cert_file and key_file");

@@ -22,6 +22,9 @@ struct ListenerTls {
 
 struct Config {
   std::string listen;
+  // Optional plaintext listener serving only grpc.health.v1, for probes
+  // (Kubernetes' native gRPC probes speak no TLS). No secrets cross it.
+  std::string health_listen;
   std::string default_site;
   std::vector<SiteEndpoint> sites;
   ListenerTls tls;

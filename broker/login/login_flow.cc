@@ -130,6 +130,7 @@ void LoginFlow::FinishBegin(const std::shared_ptr<BeginState>& state,
   event.username = state->params.username;
   event.outcome = result.ok() && !result->has_session ? "challenge" : "session";
   event.client_address = state->call.client_address;
+  event.user_agent = state->call.user_agent;
   event.request_id = state->call.request_id;
   WriteAudit(logger_, event, result.status());
   Callback done = std::move(state->done);

@@ -105,20 +105,37 @@ absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(const Config& 
     return absl::UnavailableError(absl::StrCat("cannot listen on '", config.listen,
                                                "' (address in use, or not an address here?)"));
   }
-  grpc::HealthCheckServiceInterface* health = broker->server_->GetHealthCheckService();
-  health->SetServingStatus(kServiceName, true);
-  health->SetServingStatus("", true);
+  if (!config.health_listen.empty()) {
+    grpc::ServerBuilder health_builder;
+    health_builder.AddListeningPort(config.health_listen, grpc::InsecureServerCredentials(),
+                                    &broker->health_port_);
+    broker->health_server_ = health_builder.BuildAndStart();
+    if (!broker->health_server_ || broker->health_port_ == 0) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot listen on health_listen '", config.health_listen, "'"));
+    }
+  }
+  for (grpc::Server* server : {broker->server_.get(), broker->health_server_.get()}) {
+    if (server == nullptr) continue;
+    grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
+    health->SetServingStatus(kServiceName, true);
+    health->SetServingStatus("", true);
+  }
   return broker;
 }
 
 BrokerServer::~BrokerServer() {
   if (server_) server_->Shutdown();
+  if (health_server_) health_server_->Shutdown();
   loop_.Stop();
 }
 
 void BrokerServer::Shutdown(absl::Duration grace) {
+  // Probes see NOT_SERVING while in-flight calls drain.
+  if (health_server_) health_server_->GetHealthCheckService()->Shutdown();
   server_->GetHealthCheckService()->Shutdown();
   server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoSeconds(grace));
+  if (health_server_) health_server_->Shutdown();
   loop_.Stop();
 }
 

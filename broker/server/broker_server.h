@@ -29,6 +29,8 @@ class BrokerServer {
   ~BrokerServer();
 
   int port() const { return port_; }
+  // The health-only listener's port, 0 when none is configured.
+  int health_port() const { return health_port_; }
   // Stops accepting, lets in-flight calls finish (up to `grace`), then stops
   // the site client. Safe to call from any thread, once.
   void Shutdown(absl::Duration grace);
@@ -53,6 +55,8 @@ class BrokerServer {
   BrokerService service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
+  std::unique_ptr<grpc::Server> health_server_;
+  int health_port_ = 0;
 };
 
 }  // namespace credbroker

@@ -13,6 +13,7 @@ void WriteAudit(Logger& logger, const AuditEvent& event, const absl::Status& sta
       {"client_address", event.client_address},
       {"request_id", event.request_id},
   };
+  if (!event.user_agent.empty()) fields["user_agent"] = event.user_agent;
   if (!event.username.empty()) fields["username"] = event.username;
   if (!event.script_name.empty()) fields["script_name"] = event.script_name;
   if (!event.sudo_as_login.empty()) fields["sudo_as_login"] = event.sudo_as_login;

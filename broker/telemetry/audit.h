@@ -17,6 +17,7 @@ struct AuditEvent {
   std::string sudo_as_login;
   std::string outcome;  // session, challenge, revoked, refused
   std::string client_address;
+  std::string user_agent;
   std::string request_id;
 };
 

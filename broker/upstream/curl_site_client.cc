@@ -108,17 +108,25 @@ void CurlSiteClient::RequestToken(absl::string_view site, const TokenRequest& re
                                  done = std::move(done)](HttpResult result) {
     absl::StatusOr<TokenGrant> grant =
         result.transport.ok() ? MapSiteAnswer(result.answer, context) : result.transport;
-    if (logger_.Enabled(LogLevel::kDebug)) {
-      const std::optional<Reason> reason = ReasonOf(grant.status());
-      logger_.Log(LogLevel::kDebug, "site_request",
-                  {{"site", site_name},
-                   {"grant_type", GrantTypeName(context.grant)},
-                   {"http_status", result.answer.http_status},
-                   {"site_request_id", result.site_request_id},
-                   {"latency_ms", absl::ToInt64Milliseconds(clock_.Now() - started)},
-                   {"outcome", grant.ok() ? std::string("granted")
-                               : reason   ? std::string(ReasonName(*reason))
-                                          : std::string("INTERNAL")}});
+    // Every site call at debug; at warn when the site itself failed, so
+    // operators see outages without turning on debug logs.
+    const std::optional<Reason> reason = ReasonOf(grant.status());
+    const bool site_failed =
+        reason == Reason::kUpstreamUnavailable || reason == Reason::kUpstreamProtocolError;
+    const LogLevel level = site_failed ? LogLevel::kWarn : LogLevel::kDebug;
+    if (logger_.Enabled(level)) {
+      nlohmann::json fields = {{"site", site_name},
+                               {"grant_type", GrantTypeName(context.grant)},
+                               {"http_status", result.answer.http_status},
+                               {"site_request_id", result.site_request_id},
+                               {"latency_ms", absl::ToInt64Milliseconds(clock_.Now() - started)},
+                               {"outcome", grant.ok() ? std::string("granted")
+                                           : reason   ? std::string(ReasonName(*reason))
+                                                      : std::string("INTERNAL")}};
+      // Messages are written for people and hold no secrets (site_answer.cc,
+      // curl_multi_loop.cc); they say why the site failed.
+      if (site_failed) fields["detail"] = std::string(grant.status().message());
+      logger_.Log(level, "site_request", std::move(fields));
     }
     done(std::move(grant));
   });

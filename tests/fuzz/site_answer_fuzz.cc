@@ -73,9 +73,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                       : static_cast<long>(((data[0] & 0x0F) << 8) | data[1]) - 200;
   AnswerContext context;
   switch (data[2] & 0x03) {
-    case 1: context.grant = GrantType::kClientCredentials; break;
-    case 2: context.grant = GrantType::kRefreshToken; break;
-    default: context.grant = GrantType::kPassword; break;
+    case 1:
+      context.grant = GrantType::kClientCredentials;
+      break;
+    case 2:
+      context.grant = GrantType::kRefreshToken;
+      break;
+    default:
+      context.grant = GrantType::kPassword;
+      break;
   }
   context.sent_second_factor = (data[2] & 0x04) != 0;
   answer.content_type = (data[2] & 0x08) != 0 ? "text/html" : "application/json; charset=utf-8";

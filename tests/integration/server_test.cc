@@ -26,6 +26,37 @@ TEST_F(ServerTest, HealthIsServingForTheServiceAndTheServer) {
   }
 }
 
+TEST_F(ServerTest, HealthOnlyListenerServesProbesAndNothingElse) {
+  BrokerOptions options;
+  options.extra_yaml = "health_listen: \"127.0.0.1:0\"\n";
+  Start({}, options);
+  const std::string logs = broker_->Logs();
+  const std::size_t at = logs.find("\"health_port\":");
+  ASSERT_NE(at, std::string::npos) << logs;
+  const int health_port = std::stoi(logs.substr(at + 14));
+  ASSERT_GT(health_port, 0);
+  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(health_port),
+                                     grpc::InsecureChannelCredentials());
+
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service("credbroker.v1.CredentialBroker");
+  grpc::health::v1::HealthCheckResponse response;
+  ASSERT_GRPC_OK(grpc::health::v1::Health::NewStub(channel)->Check(ContextWithDeadline().get(),
+                                                                   request, &response));
+  EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+
+  // The broker's API is not on the health port.
+  v1::BeginLoginRequest login;
+  login.set_username("alice");
+  login.set_password("x");
+  v1::LoginResult result;
+  EXPECT_EQ(v1::CredentialBroker::NewStub(channel)
+                ->BeginLogin(ContextWithDeadline().get(), login, &result)
+                .error_code(),
+            grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_EQ(site_->Requests("password"), 0);
+}
+
 TEST_F(ServerTest, ReflectionListsTheService) {
   Start();
   auto reflection = grpc::reflection::v1alpha::ServerReflection::NewStub(broker_->Channel());

@@ -104,15 +104,15 @@ TEST_P(ConfigRefusalTest, StartIsRefusedNamingTheKey) {
 
 INSTANTIATE_TEST_SUITE_P(
     BadConfigs, ConfigRefusalTest,
-    ::testing::Values(
-        RefusedConfig{"NonLoopbackListenerNeedsTls", "http://127.0.0.1:1", "0.0.0.0:0", "",
-                      "tls.cert_file"},
-        RefusedConfig{"PlainHttpSiteMustBeLoopback", "http://shotgrid.example.com",
-                      "127.0.0.1:0", "", "sites[0].url"},
-        RefusedConfig{"UnknownKeyIsNamed", "http://127.0.0.1:1", "127.0.0.1:0",
-                      "challenge:\n  lifetime_secs: 30\n", "challenge.lifetime_secs"},
-        RefusedConfig{"BadValueIsNamed", "http://127.0.0.1:1", "127.0.0.1:0",
-                      "failure_budget:\n  max_failures: 12\n", "failure_budget.max_failures"}),
+    ::testing::Values(RefusedConfig{"NonLoopbackListenerNeedsTls", "http://127.0.0.1:1",
+                                    "0.0.0.0:0", "", "tls.cert_file"},
+                      RefusedConfig{"PlainHttpSiteMustBeLoopback", "http://shotgrid.example.com",
+                                    "127.0.0.1:0", "", "sites[0].url"},
+                      RefusedConfig{"UnknownKeyIsNamed", "http://127.0.0.1:1", "127.0.0.1:0",
+                                    "challenge:\n  lifetime_secs: 30\n", "challenge.lifetime_secs"},
+                      RefusedConfig{"BadValueIsNamed", "http://127.0.0.1:1", "127.0.0.1:0",
+                                    "failure_budget:\n  max_failures: 12\n",
+                                    "failure_budget.max_failures"}),
     [](const ::testing::TestParamInfo<RefusedConfig>& info) { return info.param.name; });
 
 }  // namespace

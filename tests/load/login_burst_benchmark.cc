@@ -57,7 +57,8 @@ int main(int argc, char** argv) {
   const std::string broker = Flag(argc, argv, "--broker", "");
   const int calls = std::atoi(Flag(argc, argv, "--calls", "1000").c_str());
   const std::string username = Flag(argc, argv, "--username", "alice");
-  const char* password = std::getenv(Flag(argc, argv, "--password-env", "CREDBROKER_PASSWORD").c_str());
+  const char* password =
+      std::getenv(Flag(argc, argv, "--password-env", "CREDBROKER_PASSWORD").c_str());
   const int broker_pid = std::atoi(Flag(argc, argv, "--broker-pid", "0").c_str());
   if (broker.empty() || calls <= 0 || password == nullptr) {
     std::cerr << "usage: login_burst_benchmark --broker HOST:PORT --calls N --username U "
@@ -102,7 +103,8 @@ int main(int argc, char** argv) {
   bool fine = false;
   while (done < calls && queue.Next(&tag, &fine)) {
     Call* call = static_cast<Call*>(tag);
-    call->latency_ms = std::chrono::duration<double, std::milli>(Clock::now() - call->started).count();
+    call->latency_ms =
+        std::chrono::duration<double, std::milli>(Clock::now() - call->started).count();
     ++done;
     if (call->status.ok()) {
       ++ok;
@@ -119,7 +121,9 @@ int main(int argc, char** argv) {
   std::vector<double> latencies;
   for (const auto& call : all) latencies.push_back(call->latency_ms);
   std::sort(latencies.begin(), latencies.end());
-  auto percentile = [&](double p) { return latencies[std::min<size_t>(latencies.size() - 1, p * latencies.size())]; };
+  auto percentile = [&](double p) {
+    return latencies[std::min<size_t>(latencies.size() - 1, p * latencies.size())];
+  };
 
   std::cout << "calls:            " << calls << "\n"
             << "succeeded:        " << ok << "\n"
