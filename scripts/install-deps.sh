@@ -12,6 +12,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev googletest grpc-proto
   oathtool procps curl
   python3 python3-grpcio python3-protobuf python3-pytest yamllint clang-format
+  clang libclang-rt-14-dev
 )
 
 missing=()

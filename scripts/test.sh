@@ -6,7 +6,8 @@
 #      and fake site as processes on loopback;
 #   2. the same suite built with AddressSanitizer and UBSan (build-asan/);
 #   3. the project's own concurrency code (state store, token cache), which
-#      does not touch gRPC, under ThreadSanitizer (build-tsan/).
+#      does not touch gRPC, under ThreadSanitizer (build-tsan/);
+#   4. each fuzzer (tests/fuzz) for a few seconds, built with clang.
 # CREDBROKER_SKIP_SANITIZERS=1 runs step 1 only.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -30,3 +31,6 @@ cmake -S "$ROOT" -B "$ROOT/build-tsan" -G Ninja -DCREDBROKER_UNIT_TSAN=ON >/dev/
 cmake --build "$ROOT/build-tsan" --target unit_memory_store_test unit_token_cache_test
 (cd "$ROOT/build-tsan" && ctest --output-on-failure --timeout 300 -j "$JOBS" \
   -R '^(MemoryStoreTest|TokenCacheTest)\.')
+
+echo "== Fuzzers: each parser of untrusted input for ${CREDBROKER_FUZZ_SECONDS:-10} s (build-fuzz/)"
+"$ROOT/tests/fuzz/run_fuzzers.sh" "${CREDBROKER_FUZZ_SECONDS:-10}"

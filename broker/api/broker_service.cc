@@ -10,6 +10,7 @@
 #include "broker/api/status_mapping.h"
 #include "broker/api/validation.h"
 #include "broker/common/errors.h"
+#include "broker/telemetry/audit.h"
 
 namespace credbroker {
 namespace {
@@ -28,9 +29,36 @@ grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context, Logger& lo
   return reactor;
 }
 
+// Names from a refused request go into the audit line cut to the longest
+// valid length: the line stays bounded whatever the caller sent.
+std::string Clip(const std::string& value) { return value.substr(0, 256); }
+
+AuditEvent Step(std::string step, const std::string& site) {
+  AuditEvent event;
+  event.step = std::move(step);
+  event.site = Clip(site);
+  return event;
+}
+
+// Audits a request refused before it reached a flow, then answers it.
+void Refuse(grpc::ServerUnaryReactor* reactor, const grpc::CallbackServerContext& context,
+            const v1::ClientInfo* client, AuditEvent event, const absl::Status& status,
+            Logger& logger) {
+  const CallContext call = MakeCallContext(context, client);
+  event.client_address = call.client_address;
+  event.user_agent = call.user_agent;
+  event.request_id = call.request_id;
+  WriteAudit(logger, event, status);
+  reactor->Finish(ToGrpcStatus(status));
+}
+
 absl::Status NotImplemented(absl::string_view what) {
   return BrokerError(Reason::kNotImplemented,
                      std::string(what) + " is not available in this version of the broker");
+}
+
+const v1::ClientInfo* ClientOf(bool has_client, const v1::ClientInfo& client) {
+  return has_client ? &client : nullptr;
 }
 
 }  // namespace
@@ -43,20 +71,23 @@ grpc::ServerUnaryReactor* BrokerService::BeginLogin(grpc::CallbackServerContext*
                                                     const v1::BeginLoginRequest* request,
                                                     v1::LoginResult* response) {
   return Serve(context, logger_, "BeginLogin", [&](grpc::ServerUnaryReactor* reactor) {
+    const v1::ClientInfo* client = ClientOf(request->has_client(), request->client());
     absl::Status valid = ValidateBeginLogin(*request);
     if (valid.ok() && request->custody() == v1::TOKEN_CUSTODY_BROKER) {
       valid = NotImplemented("broker custody (TOKEN_CUSTODY_BROKER)");
     }
-    if (!valid.ok()) return reactor->Finish(ToGrpcStatus(valid));
+    if (!valid.ok()) {
+      AuditEvent event = Step("begin_login", request->site());
+      event.username = Clip(request->username());
+      return Refuse(reactor, *context, client, std::move(event), valid, logger_);
+    }
     BeginLoginParams params{request->site(), request->username(), request->password(),
                             request->second_factor_code()};
-    login_.BeginLogin(
-        std::move(params),
-        MakeCallContext(*context, request->has_client() ? &request->client() : nullptr),
-        [reactor, response](absl::StatusOr<LoginOutcome> outcome) {
-          if (outcome.ok()) ToProto(*outcome, response);
-          reactor->Finish(ToGrpcStatus(outcome.status()));
-        });
+    login_.BeginLogin(std::move(params), MakeCallContext(*context, client),
+                      [reactor, response](absl::StatusOr<LoginOutcome> outcome) {
+                        if (outcome.ok()) ToProto(*outcome, response);
+                        reactor->Finish(ToGrpcStatus(outcome.status()));
+                      });
   });
 }
 
@@ -64,16 +95,16 @@ grpc::ServerUnaryReactor* BrokerService::SubmitSecondFactor(
     grpc::CallbackServerContext* context, const v1::SubmitSecondFactorRequest* request,
     v1::LoginResult* response) {
   return Serve(context, logger_, "SubmitSecondFactor", [&](grpc::ServerUnaryReactor* reactor) {
+    const v1::ClientInfo* client = ClientOf(request->has_client(), request->client());
     if (absl::Status valid = ValidateSubmitSecondFactor(*request); !valid.ok()) {
-      return reactor->Finish(ToGrpcStatus(valid));
+      return Refuse(reactor, *context, client, Step("submit_second_factor", ""), valid, logger_);
     }
-    login_.SubmitSecondFactor(
-        SubmitSecondFactorParams{request->challenge_id(), request->code()},
-        MakeCallContext(*context, request->has_client() ? &request->client() : nullptr),
-        [reactor, response](absl::StatusOr<LoginOutcome> outcome) {
-          if (outcome.ok()) ToProto(*outcome, response);
-          reactor->Finish(ToGrpcStatus(outcome.status()));
-        });
+    login_.SubmitSecondFactor(SubmitSecondFactorParams{request->challenge_id(), request->code()},
+                              MakeCallContext(*context, client),
+                              [reactor, response](absl::StatusOr<LoginOutcome> outcome) {
+                                if (outcome.ok()) ToProto(*outcome, response);
+                                reactor->Finish(ToGrpcStatus(outcome.status()));
+                              });
   });
 }
 
@@ -82,9 +113,13 @@ grpc::ServerUnaryReactor* BrokerService::RefreshSession(grpc::CallbackServerCont
                                                         v1::Session* response) {
   return Serve(context, logger_, "RefreshSession", [&](grpc::ServerUnaryReactor* reactor) {
     absl::Status valid = ValidateRefreshSession(*request);
-    if (valid.ok() && request->has_session_id())
+    if (valid.ok() && request->has_session_id()) {
       valid = NotImplemented("broker custody (session_id)");
-    if (!valid.ok()) return reactor->Finish(ToGrpcStatus(valid));
+    }
+    if (!valid.ok()) {
+      return Refuse(reactor, *context, nullptr, Step("refresh_session", request->site()), valid,
+                    logger_);
+    }
     caller_sessions_.Refresh(request->site(), request->refresh_token(),
                              MakeCallContext(*context, nullptr),
                              [reactor, response](absl::StatusOr<SessionInfo> session) {
@@ -99,7 +134,10 @@ grpc::ServerUnaryReactor* BrokerService::IssueScriptSession(
     v1::Session* response) {
   return Serve(context, logger_, "IssueScriptSession", [&](grpc::ServerUnaryReactor* reactor) {
     if (absl::Status valid = ValidateIssueScriptSession(*request); !valid.ok()) {
-      return reactor->Finish(ToGrpcStatus(valid));
+      AuditEvent event = Step("issue_script_session", request->site());
+      event.script_name = Clip(request->script_name());
+      event.sudo_as_login = Clip(request->sudo_as_login());
+      return Refuse(reactor, *context, nullptr, std::move(event), valid, logger_);
     }
     scripts_.Issue(ScriptSessionParams{request->site(), request->script_name(),
                                        request->script_key(), request->sudo_as_login()},
@@ -126,9 +164,13 @@ grpc::ServerUnaryReactor* BrokerService::RevokeSession(grpc::CallbackServerConte
                                                        v1::RevokeSessionResponse* /*response*/) {
   return Serve(context, logger_, "RevokeSession", [&](grpc::ServerUnaryReactor* reactor) {
     absl::Status valid = ValidateRevokeSession(*request);
-    if (valid.ok() && request->has_session_id())
+    if (valid.ok() && request->has_session_id()) {
       valid = NotImplemented("broker custody (session_id)");
-    if (!valid.ok()) return reactor->Finish(ToGrpcStatus(valid));
+    }
+    if (!valid.ok()) {
+      return Refuse(reactor, *context, nullptr, Step("revoke_session", request->site()), valid,
+                    logger_);
+    }
     caller_sessions_.Revoke(
         request->site(), request->refresh_token(), MakeCallContext(*context, nullptr),
         [reactor](absl::Status revoked) { reactor->Finish(ToGrpcStatus(revoked)); });

@@ -55,7 +55,10 @@ absl::StatusOr<ChallengeRecord> ParseChallenge(absl::string_view data) {
   if (!absl::Base64Unescape(doc["sealed_password"].get<std::string>(), &record.sealed_password)) {
     return bad();
   }
-  record.attempts_left = doc["attempts_left"].get<int>();
+  // Range-checked as 64-bit: a narrowed 4294967301 would read as 5.
+  const int64_t attempts = doc["attempts_left"].get<int64_t>();
+  if (attempts < 0 || attempts > 100) return bad();
+  record.attempts_left = static_cast<int>(attempts);
   record.expire_time = absl::FromUnixMillis(doc["expire_unix_ms"].get<int64_t>());
   record.client_address = doc["client_address"].get<std::string>();
   return record;

@@ -35,7 +35,7 @@ absl::StatusOr<LogLevel> ParseLogLevel(absl::string_view name) {
 
 Logger::Logger(LogLevel min_level, std::ostream& out) : min_level_(min_level), out_(out) {}
 
-void Logger::Log(LogLevel level, absl::string_view event, nlohmann::json fields) {
+void Logger::Log(LogLevel level, absl::string_view event, nlohmann::ordered_json fields) {
   if (!Enabled(level)) return;
   // ordered_json keeps time, level and event first, where people look.
   nlohmann::ordered_json line = nlohmann::ordered_json::object();

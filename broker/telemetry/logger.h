@@ -22,7 +22,7 @@ class Logger {
   bool Enabled(LogLevel level) const { return level >= min_level_; }
   // Writes {"time":…,"level":…,"event":event, …fields} if `level` is enabled.
   void Log(LogLevel level, absl::string_view event,
-           nlohmann::json fields = nlohmann::json::object());
+           nlohmann::ordered_json fields = nlohmann::ordered_json::object());
 
  private:
   const LogLevel min_level_;

@@ -115,7 +115,7 @@ void CurlSiteClient::RequestToken(absl::string_view site, const TokenRequest& re
         reason == Reason::kUpstreamUnavailable || reason == Reason::kUpstreamProtocolError;
     const LogLevel level = site_failed ? LogLevel::kWarn : LogLevel::kDebug;
     if (logger_.Enabled(level)) {
-      nlohmann::json fields = {{"site", site_name},
+      nlohmann::ordered_json fields = {{"site", site_name},
                                {"grant_type", GrantTypeName(context.grant)},
                                {"http_status", result.answer.http_status},
                                {"site_request_id", result.site_request_id},

@@ -79,14 +79,18 @@ absl::StatusOr<SiteError> ParseSiteError(absl::string_view body) {
   }
   const json& first = (*errors)[0];
   SiteError out;
+  // Read as 64-bit and range-checked: narrowing 4294967398 to int would
+  // turn it into 102 and count a failure against the person.
   const auto code = first.find("code");
-  if (code == first.end() || !code->is_number_integer()) {
-    return absl::InvalidArgumentError("error without a numeric code");
+  if (code == first.end() || !code->is_number_integer() || code->get<int64_t>() < 0 ||
+      code->get<int64_t>() > 99999) {
+    return absl::InvalidArgumentError("error without a plausible numeric code");
   }
-  out.code = code->get<int>();
+  out.code = static_cast<int>(code->get<int64_t>());
   if (const auto status = first.find("status");
-      status != first.end() && status->is_number_integer()) {
-    out.status = status->get<int>();
+      status != first.end() && status->is_number_integer() && status->get<int64_t>() >= 100 &&
+      status->get<int64_t>() <= 599) {
+    out.status = static_cast<int>(status->get<int64_t>());
   }
   if (const auto title = first.find("title"); title != first.end() && title->is_string()) {
     out.title = title->get<std::string>();

@@ -233,6 +233,12 @@ TEST_F(LoginTest, InvalidInputNeverReachesTheSite) {
   EXPECT_BROKER_ERROR(stub_->BeginLogin(ContextWithDeadline().get(), bad_custody, &result),
                       INVALID_ARGUMENT, "INVALID_REQUEST");
   EXPECT_EQ(site_->Requests("password"), 0);
+  // Refused steps are audited too.
+  EXPECT_TRUE(LogHasLineWith(
+      broker_->Logs(), {"\"event\":\"audit\"", "\"step\":\"begin_login\"", "\"username\":\"alice\"",
+                        "\"outcome\":\"refused\"", "\"reason\":\"INVALID_REQUEST\"",
+                        "\"client_address\":\"127.0.0.1\""}))
+      << broker_->Logs();
 }
 
 TEST_F(LoginTest, BrokerCustodyIsNotImplementedYet) {

@@ -85,6 +85,9 @@ struct RefusedConfig {
   const char* named_in_message;
 };
 
+// Names the case in test output instead of dumping the struct's bytes.
+void PrintTo(const RefusedConfig& config, std::ostream* out) { *out << config.name; }
+
 class ConfigRefusalTest : public ::testing::TestWithParam<RefusedConfig> {};
 
 TEST_P(ConfigRefusalTest, StartIsRefusedNamingTheKey) {

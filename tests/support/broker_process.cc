@@ -1,6 +1,7 @@
 // Each test gets its own broker process, so tests never share state.
 #include "broker_process.h"
 
+#include <sstream>
 #include <stdexcept>
 
 namespace credbroker::testing {
@@ -37,6 +38,17 @@ std::unique_ptr<v1::CredentialBroker::Stub> BrokerProcess::Stub() const {
 }
 
 std::string BrokerProcess::Logs() const { return ReadFileOrEmpty(stderr_path_); }
+
+bool LogHasLineWith(const std::string& logs, const std::vector<std::string>& parts) {
+  std::istringstream lines(logs);
+  std::string line;
+  while (std::getline(lines, line)) {
+    bool all = true;
+    for (const std::string& part : parts) all = all && line.find(part) != std::string::npos;
+    if (all) return true;
+  }
+  return false;
+}
 
 std::unique_ptr<grpc::ClientContext> ContextWithDeadline(int seconds) {
   auto context = std::make_unique<grpc::ClientContext>();

@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "child_process.h"
 #include "credbroker/v1/broker.grpc.pb.h"
@@ -45,6 +46,10 @@ class BrokerProcess {
 // Writes the config the way BrokerProcess does, for tests that start the
 // binary themselves (e.g. to check that a bad config stops the start).
 std::string BrokerConfigYaml(const BrokerOptions& options);
+
+// Whether one line of `logs` contains every one of `parts` (e.g.
+// "\"step\":\"begin_login\"" and "\"reason\":\"INVALID_REQUEST\"").
+bool LogHasLineWith(const std::string& logs, const std::vector<std::string>& parts);
 
 // A context whose deadline is `seconds` away.
 std::unique_ptr<grpc::ClientContext> ContextWithDeadline(int seconds = 20);

@@ -45,6 +45,15 @@ TEST(ChallengeTest, SealedPasswordIsNotStoredRaw) {
   EXPECT_EQ(data.find("sealed\"bytes"), std::string::npos);
 }
 
+TEST(ChallengeTest, AttemptsOutOfRangeAreRefusedNotNarrowed) {
+  for (const char* attempts : {"4294967301", "-1", "101"}) {
+    const std::string data = std::string(R"({"site":"s","username":"u","sealed_password":"",)") +
+                             R"("attempts_left":)" + attempts +
+                             R"(,"expire_unix_ms":1,"client_address":""})";
+    EXPECT_EQ(ParseChallenge(data).status().code(), absl::StatusCode::kDataLoss) << attempts;
+  }
+}
+
 TEST(ChallengeTest, GarbageIsDataLoss) {
   const std::string good = SerializeChallenge(Sample());
   for (const std::string bad : {

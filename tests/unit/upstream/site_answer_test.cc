@@ -315,5 +315,15 @@ TEST(ParseSiteErrorTest, RefusesWhatIsNotAnEnvelope) {
   }
 }
 
+TEST(ParseSiteErrorTest, OutOfRangeCodesAreNotNarrowedIntoKnownOnes) {
+  // 4294967398 narrowed to int is 102, which would count a failure against the person.
+  EXPECT_FALSE(ParseSiteError(R"({"errors":[{"status":400,"code":4294967398}]})").ok());
+  EXPECT_FALSE(ParseSiteError(R"({"errors":[{"status":400,"code":-102}]})").ok());
+  const absl::StatusOr<TokenGrant> mapped = MapSiteAnswer(
+      SiteAnswer{400, "application/json", R"({"errors":[{"status":400,"code":4294967398}]})", ""},
+      AnswerContext{GrantType::kPassword, false});
+  EXPECT_EQ(ReasonOf(mapped.status()), Reason::kUpstreamProtocolError);
+}
+
 }  // namespace
 }  // namespace credbroker
