@@ -115,14 +115,15 @@ void CurlSiteClient::RequestToken(absl::string_view site, const TokenRequest& re
         reason == Reason::kUpstreamUnavailable || reason == Reason::kUpstreamProtocolError;
     const LogLevel level = site_failed ? LogLevel::kWarn : LogLevel::kDebug;
     if (logger_.Enabled(level)) {
-      nlohmann::ordered_json fields = {{"site", site_name},
-                               {"grant_type", GrantTypeName(context.grant)},
-                               {"http_status", result.answer.http_status},
-                               {"site_request_id", result.site_request_id},
-                               {"latency_ms", absl::ToInt64Milliseconds(clock_.Now() - started)},
-                               {"outcome", grant.ok() ? std::string("granted")
-                                           : reason   ? std::string(ReasonName(*reason))
-                                                      : std::string("INTERNAL")}};
+      nlohmann::ordered_json fields = {
+          {"site", site_name},
+          {"grant_type", GrantTypeName(context.grant)},
+          {"http_status", result.answer.http_status},
+          {"site_request_id", result.site_request_id},
+          {"latency_ms", absl::ToInt64Milliseconds(clock_.Now() - started)},
+          {"outcome", grant.ok() ? std::string("granted")
+                      : reason   ? std::string(ReasonName(*reason))
+                                 : std::string("INTERNAL")}};
       // Messages are written for people and hold no secrets (site_answer.cc,
       // curl_multi_loop.cc); they say why the site failed.
       if (site_failed) fields["detail"] = std::string(grant.status().message());
