@@ -65,8 +65,10 @@ check "livenessProbe present" grep -q 'livenessProbe:' "$out"
 check "broker.yaml serves health-only plaintext on 0.0.0.0:8081" grep -q 'health_listen: 0.0.0.0:8081' "$out"
 check "broker.yaml listens on 0.0.0.0:50051 with listener TLS" \
   bash -c 'grep -q "listen: 0.0.0.0:50051" "$1" && grep -q "cert_file: /etc/credbroker/tls/tls.crt" "$1"' _ "$out"
-check "Secrets referenced: credbroker-tls and credbroker-seal-key" \
-  bash -c 'grep -q "secretName: credbroker-tls" "$1" && grep -q "secretName: credbroker-seal-key" "$1"' _ "$out"
+check "Secrets referenced: credbroker-tls, credbroker-seal-key, credbroker-script-keys" \
+  bash -c 'grep -q "secretName: credbroker-tls" "$1" && grep -q "secretName: credbroker-seal-key" "$1" && grep -q "secretName: credbroker-script-keys" "$1"' _ "$out"
+check "callers identified by client certificates; keyring and policy mounted as directories" \
+  bash -c 'grep -q "client_ca_file: /etc/credbroker/clients-ca/ca.crt" "$1" && grep -q "mountPath: /etc/credbroker/keys" "$1" && grep -q "mountPath: /etc/credbroker/policy" "$1"' _ "$out"
 check "no Secret objects or literal secret values rendered" \
   bash -c '! grep -qE "^kind: Secret|stringData:|BEGIN [A-Z ]*(PRIVATE KEY|CERTIFICATE)|tls\.(crt|key):|seal\.key:|password:|api_key:|script_key:" "$1"' _ "$out"
 check "Service: ClusterIP, port 50051 named grpc" \
@@ -84,7 +86,12 @@ if [[ -n "$BROKER" ]]; then
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=broker \
     -keyout "$work/tls.key" -out "$work/tls.crt" >/dev/null 2>&1
   head -c 32 /dev/urandom >"$work/seal.key"
+  cp "$work/tls.crt" "$work/ca.crt"
+  mkdir -p "$work/keys" && printf 'key-0001' >"$work/keys/ingest-bot"
+  cp deploy/k8s/policy.yaml "$work/policy.yaml"
   sed -e "s#/etc/credbroker/tls/#$work/#g" -e "s#/etc/credbroker/seal/#$work/#" \
+    -e "s#/etc/credbroker/clients-ca/#$work/#" -e "s#/etc/credbroker/keys#$work/keys#" \
+    -e "s#/etc/credbroker/policy/#$work/#" \
     -e 's#0.0.0.0:50051#0.0.0.0:0#' -e 's#0.0.0.0:8081#127.0.0.1:0#' \
     deploy/k8s/broker.yaml >"$work/broker.yaml"
   "$BROKER" --config "$work/broker.yaml" --port-file "$work/port" 2>"$work/log" &

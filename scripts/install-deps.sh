@@ -11,7 +11,9 @@ PACKAGES=(
   libyaml-cpp-dev nlohmann-json3-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev googletest grpc-proto
   oathtool procps curl
-  python3 python3-grpcio python3-protobuf python3-pytest yamllint clang-format
+  python3 python3-grpcio python3-protobuf python3-pytest python3-requests yamllint clang-format
+  golang-go golang-google-grpc-dev golang-google-protobuf-dev golang-github-golang-protobuf-1-5-dev
+  protoc-gen-go protoc-gen-go-grpc chromium
   clang libclang-rt-14-dev
 )
 
@@ -21,6 +23,10 @@ for package in "${PACKAGES[@]}"; do
     missing+=("$package")
   fi
 done
+
+# Node.js and npm may come from outside Debian (NodeSource's nodejs ships its
+# own npm and conflicts with Debian's npm package): ask for them only if absent.
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 
 if ((${#missing[@]} == 0)); then
   exit 0

@@ -16,6 +16,10 @@ JOBS="$(nproc)"
 "$ROOT/scripts/install-deps.sh"
 "$ROOT/scripts/check-format.sh"
 
+echo "== Node packages (npm ci)"
+(cd "$ROOT/clients/node" && npm ci --no-audit --no-fund)
+(cd "$ROOT/clients/node/examples/web-login" && npm ci --no-audit --no-fund)
+
 echo "== Build and test ($ROOT/build)"
 BUILD_DIR="$ROOT/build" "$ROOT/scripts/build.sh"
 (cd "$ROOT/build" && ctest --output-on-failure --timeout 300 -j "$JOBS")

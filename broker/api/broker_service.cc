@@ -6,6 +6,7 @@
 #include <exception>
 
 #include "broker/api/call_context_factory.h"
+#include "broker/api/caller_authorizer.h"
 #include "broker/api/proto_conversion.h"
 #include "broker/api/status_mapping.h"
 #include "broker/api/validation.h"
@@ -41,10 +42,9 @@ AuditEvent Step(std::string step, const std::string& site) {
 }
 
 // Audits a request refused before it reached a flow, then answers it.
-void Refuse(grpc::ServerUnaryReactor* reactor, const grpc::CallbackServerContext& context,
-            const v1::ClientInfo* client, AuditEvent event, const absl::Status& status,
-            Logger& logger) {
-  const CallContext call = MakeCallContext(context, client);
+void Refuse(grpc::ServerUnaryReactor* reactor, const CallContext& call, AuditEvent event,
+            const absl::Status& status, Logger& logger) {
+  event.caller = call.caller;
   event.client_address = call.client_address;
   event.user_agent = call.user_agent;
   event.request_id = call.request_id;
@@ -63,15 +63,38 @@ const v1::ClientInfo* ClientOf(bool has_client, const v1::ClientInfo& client) {
 
 }  // namespace
 
-BrokerService::BrokerService(LoginFlow& login, CallerSessions& caller_sessions,
-                             ScriptSessions& scripts, Logger& logger)
-    : login_(login), caller_sessions_(caller_sessions), scripts_(scripts), logger_(logger) {}
+BrokerService::BrokerService(const CallerAuthorizer& authorizer, LoginFlow& login,
+                             CallerSessions& caller_sessions, ScriptSessions& scripts,
+                             Logger& logger)
+    : authorizer_(authorizer),
+      login_(login),
+      caller_sessions_(caller_sessions),
+      scripts_(scripts),
+      logger_(logger) {}
+
+std::optional<CallContext> BrokerService::Admit(grpc::CallbackServerContext* context,
+                                                grpc::ServerUnaryReactor* reactor,
+                                                const v1::ClientInfo* client, const char* method,
+                                                const char* step) {
+  CallContext call = MakeCallContext(*context, client);
+  absl::StatusOr<std::string> caller = authorizer_.Authorize(*context, method);
+  if (!caller.ok()) {
+    call.caller = "";  // unknown
+    Refuse(reactor, call, Step(step, ""), caller.status(), logger_);
+    return std::nullopt;
+  }
+  call.caller = *caller;
+  return call;
+}
 
 grpc::ServerUnaryReactor* BrokerService::BeginLogin(grpc::CallbackServerContext* context,
                                                     const v1::BeginLoginRequest* request,
                                                     v1::LoginResult* response) {
   return Serve(context, logger_, "BeginLogin", [&](grpc::ServerUnaryReactor* reactor) {
-    const v1::ClientInfo* client = ClientOf(request->has_client(), request->client());
+    std::optional<CallContext> call =
+        Admit(context, reactor, ClientOf(request->has_client(), request->client()), "BeginLogin",
+              "begin_login");
+    if (!call) return;
     absl::Status valid = ValidateBeginLogin(*request);
     if (valid.ok() && request->custody() == v1::TOKEN_CUSTODY_BROKER) {
       valid = NotImplemented("broker custody (TOKEN_CUSTODY_BROKER)");
@@ -79,11 +102,11 @@ grpc::ServerUnaryReactor* BrokerService::BeginLogin(grpc::CallbackServerContext*
     if (!valid.ok()) {
       AuditEvent event = Step("begin_login", request->site());
       event.username = Clip(request->username());
-      return Refuse(reactor, *context, client, std::move(event), valid, logger_);
+      return Refuse(reactor, *call, std::move(event), valid, logger_);
     }
     BeginLoginParams params{request->site(), request->username(), request->password(),
                             request->second_factor_code()};
-    login_.BeginLogin(std::move(params), MakeCallContext(*context, client),
+    login_.BeginLogin(std::move(params), *std::move(call),
                       [reactor, response](absl::StatusOr<LoginOutcome> outcome) {
                         if (outcome.ok()) ToProto(*outcome, response);
                         reactor->Finish(ToGrpcStatus(outcome.status()));
@@ -95,12 +118,15 @@ grpc::ServerUnaryReactor* BrokerService::SubmitSecondFactor(
     grpc::CallbackServerContext* context, const v1::SubmitSecondFactorRequest* request,
     v1::LoginResult* response) {
   return Serve(context, logger_, "SubmitSecondFactor", [&](grpc::ServerUnaryReactor* reactor) {
-    const v1::ClientInfo* client = ClientOf(request->has_client(), request->client());
+    std::optional<CallContext> call =
+        Admit(context, reactor, ClientOf(request->has_client(), request->client()),
+              "SubmitSecondFactor", "submit_second_factor");
+    if (!call) return;
     if (absl::Status valid = ValidateSubmitSecondFactor(*request); !valid.ok()) {
-      return Refuse(reactor, *context, client, Step("submit_second_factor", ""), valid, logger_);
+      return Refuse(reactor, *call, Step("submit_second_factor", ""), valid, logger_);
     }
     login_.SubmitSecondFactor(SubmitSecondFactorParams{request->challenge_id(), request->code()},
-                              MakeCallContext(*context, client),
+                              *std::move(call),
                               [reactor, response](absl::StatusOr<LoginOutcome> outcome) {
                                 if (outcome.ok()) ToProto(*outcome, response);
                                 reactor->Finish(ToGrpcStatus(outcome.status()));
@@ -112,16 +138,17 @@ grpc::ServerUnaryReactor* BrokerService::RefreshSession(grpc::CallbackServerCont
                                                         const v1::RefreshSessionRequest* request,
                                                         v1::Session* response) {
   return Serve(context, logger_, "RefreshSession", [&](grpc::ServerUnaryReactor* reactor) {
+    std::optional<CallContext> call =
+        Admit(context, reactor, nullptr, "RefreshSession", "refresh_session");
+    if (!call) return;
     absl::Status valid = ValidateRefreshSession(*request);
     if (valid.ok() && request->has_session_id()) {
       valid = NotImplemented("broker custody (session_id)");
     }
     if (!valid.ok()) {
-      return Refuse(reactor, *context, nullptr, Step("refresh_session", request->site()), valid,
-                    logger_);
+      return Refuse(reactor, *call, Step("refresh_session", request->site()), valid, logger_);
     }
-    caller_sessions_.Refresh(request->site(), request->refresh_token(),
-                             MakeCallContext(*context, nullptr),
+    caller_sessions_.Refresh(request->site(), request->refresh_token(), *std::move(call),
                              [reactor, response](absl::StatusOr<SessionInfo> session) {
                                if (session.ok()) ToProto(*session, response);
                                reactor->Finish(ToGrpcStatus(session.status()));
@@ -133,16 +160,18 @@ grpc::ServerUnaryReactor* BrokerService::IssueScriptSession(
     grpc::CallbackServerContext* context, const v1::IssueScriptSessionRequest* request,
     v1::Session* response) {
   return Serve(context, logger_, "IssueScriptSession", [&](grpc::ServerUnaryReactor* reactor) {
+    std::optional<CallContext> call =
+        Admit(context, reactor, nullptr, "IssueScriptSession", "issue_script_session");
+    if (!call) return;
     if (absl::Status valid = ValidateIssueScriptSession(*request); !valid.ok()) {
       AuditEvent event = Step("issue_script_session", request->site());
       event.script_name = Clip(request->script_name());
       event.sudo_as_login = Clip(request->sudo_as_login());
-      return Refuse(reactor, *context, nullptr, std::move(event), valid, logger_);
+      return Refuse(reactor, *call, std::move(event), valid, logger_);
     }
     scripts_.Issue(ScriptSessionParams{request->site(), request->script_name(),
                                        request->script_key(), request->sudo_as_login()},
-                   MakeCallContext(*context, nullptr),
-                   [reactor, response](absl::StatusOr<SessionInfo> session) {
+                   *std::move(call), [reactor, response](absl::StatusOr<SessionInfo> session) {
                      if (session.ok()) ToProto(*session, response);
                      reactor->Finish(ToGrpcStatus(session.status()));
                    });
@@ -153,6 +182,9 @@ grpc::ServerUnaryReactor* BrokerService::GetAccessToken(grpc::CallbackServerCont
                                                         const v1::GetAccessTokenRequest* request,
                                                         v1::AccessToken* /*response*/) {
   return Serve(context, logger_, "GetAccessToken", [&](grpc::ServerUnaryReactor* reactor) {
+    std::optional<CallContext> call =
+        Admit(context, reactor, nullptr, "GetAccessToken", "get_access_token");
+    if (!call) return;
     absl::Status valid = ValidateGetAccessToken(*request);
     if (valid.ok()) valid = NotImplemented("GetAccessToken (broker custody)");
     reactor->Finish(ToGrpcStatus(valid));
@@ -163,16 +195,18 @@ grpc::ServerUnaryReactor* BrokerService::RevokeSession(grpc::CallbackServerConte
                                                        const v1::RevokeSessionRequest* request,
                                                        v1::RevokeSessionResponse* /*response*/) {
   return Serve(context, logger_, "RevokeSession", [&](grpc::ServerUnaryReactor* reactor) {
+    std::optional<CallContext> call =
+        Admit(context, reactor, nullptr, "RevokeSession", "revoke_session");
+    if (!call) return;
     absl::Status valid = ValidateRevokeSession(*request);
     if (valid.ok() && request->has_session_id()) {
       valid = NotImplemented("broker custody (session_id)");
     }
     if (!valid.ok()) {
-      return Refuse(reactor, *context, nullptr, Step("revoke_session", request->site()), valid,
-                    logger_);
+      return Refuse(reactor, *call, Step("revoke_session", request->site()), valid, logger_);
     }
     caller_sessions_.Revoke(
-        request->site(), request->refresh_token(), MakeCallContext(*context, nullptr),
+        request->site(), request->refresh_token(), *std::move(call),
         [reactor](absl::Status revoked) { reactor->Finish(ToGrpcStatus(revoked)); });
   });
 }

@@ -5,6 +5,9 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <optional>
+
+#include "broker/api/caller_authorizer.h"
 #include "broker/login/login_flow.h"
 #include "broker/scripts/script_sessions.h"
 #include "broker/sessions/caller_sessions.h"
@@ -15,8 +18,8 @@ namespace credbroker {
 
 class BrokerService final : public v1::CredentialBroker::CallbackService {
  public:
-  BrokerService(LoginFlow& login, CallerSessions& caller_sessions, ScriptSessions& scripts,
-                Logger& logger);
+  BrokerService(const CallerAuthorizer& authorizer, LoginFlow& login,
+                CallerSessions& caller_sessions, ScriptSessions& scripts, Logger& logger);
 
   grpc::ServerUnaryReactor* BeginLogin(grpc::CallbackServerContext* context,
                                        const v1::BeginLoginRequest* request,
@@ -38,6 +41,13 @@ class BrokerService final : public v1::CredentialBroker::CallbackService {
                                           v1::RevokeSessionResponse* response) override;
 
  private:
+  // Identifies the caller and checks it may call `method`, before anything
+  // else; refuses the call (audited) when not. The context carries the caller.
+  std::optional<CallContext> Admit(grpc::CallbackServerContext* context,
+                                   grpc::ServerUnaryReactor* reactor, const v1::ClientInfo* client,
+                                   const char* method, const char* step);
+
+  const CallerAuthorizer& authorizer_;
   LoginFlow& login_;
   CallerSessions& caller_sessions_;
   ScriptSessions& scripts_;

@@ -10,6 +10,9 @@ namespace credbroker {
 
 struct CallContext {
   std::string request_id;
+  // Who is calling (see identity/caller_identity.h): "anonymous" when callers
+  // are not identified.
+  std::string caller = "anonymous";
   // The end user's address as the web backend reported it, else the peer's.
   std::string client_address;
   // The end user's browser or tool, as the web backend reported it.

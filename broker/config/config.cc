@@ -151,6 +151,55 @@ absl::Status ReadSite(const YAML::Node& node, int index, SiteEndpoint* site) {
   return absl::OkStatus();
 }
 
+bool IsHexDigest(absl::string_view value) {
+  if (value.size() != 64) return false;
+  for (char c : value) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+absl::Status ReadBool(const YAML::Node& map, const char* key, absl::string_view path, bool* out) {
+  const YAML::Node node = map[key];
+  if (!node) return absl::OkStatus();
+  if (!node.IsScalar() || (node.Scalar() != "true" && node.Scalar() != "false")) {
+    return KeyError(absl::StrCat(path, key), "must be true or false");
+  }
+  *out = node.Scalar() == "true";
+  return absl::OkStatus();
+}
+
+absl::Status ReadCallers(const YAML::Node& callers, Config* config) {
+  RETURN_IF_ERROR(CheckKnownKeys(
+      callers, "callers",
+      {"client_ca_file", "service_tokens", "allow_anonymous", "allow_anonymous_remote"}));
+  CallerAuthSettings& settings = config->callers;
+  RETURN_IF_ERROR(ReadString(callers, "client_ca_file", "callers.", &settings.client_ca_file));
+  RETURN_IF_ERROR(ReadBool(callers, "allow_anonymous", "callers.", &settings.allow_anonymous));
+  RETURN_IF_ERROR(ReadBool(callers, "allow_anonymous_remote", "callers.",
+                           &config->allow_anonymous_remote_callers));
+  const YAML::Node tokens = callers["service_tokens"];
+  if (tokens && !tokens.IsSequence()) {
+    return KeyError("callers.service_tokens", "must be a list of {identity, sha256}");
+  }
+  for (std::size_t i = 0; tokens && i < tokens.size(); ++i) {
+    const std::string path = absl::StrCat("callers.service_tokens[", i, "]");
+    RETURN_IF_ERROR(CheckKnownKeys(tokens[i], path, {"identity", "sha256"}));
+    ServiceTokenEntry entry;
+    RETURN_IF_ERROR(ReadString(tokens[i], "identity", path + ".", &entry.identity));
+    RETURN_IF_ERROR(ReadString(tokens[i], "sha256", path + ".", &entry.sha256));
+    if (entry.identity.empty()) return KeyError(path + ".identity", "is required");
+    // Only digests belong in a config file: a token here would be a secret at rest.
+    if (!IsHexDigest(entry.sha256)) {
+      return KeyError(path + ".sha256",
+                      "must be the token's SHA-256 as 64 lowercase hex characters "
+                      "(printf %s TOKEN | sha256sum), never the token itself");
+    }
+    settings.service_tokens.push_back(std::move(entry));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ApplyLogLevel(absl::string_view name, absl::string_view key, Config* config) {
   absl::StatusOr<LogLevel> level = ParseLogLevel(name);
   if (!level.ok()) return KeyError(key, level.status().message());
@@ -167,13 +216,17 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
 }
 
 absl::Status ParseTopLevel(const YAML::Node& root, Config* config) {
-  RETURN_IF_ERROR(CheckKnownKeys(
-      root, "",
-      {"listen", "default_site", "sites", "tls", "challenge", "failure_budget", "script_tokens",
-       "seal_key_file", "log_level", "max_request_bytes", "health_listen"}));
+  RETURN_IF_ERROR(
+      CheckKnownKeys(root, "",
+                     {"listen", "default_site", "sites", "tls", "challenge", "failure_budget",
+                      "script_tokens", "seal_key_file", "log_level", "max_request_bytes",
+                      "health_listen", "callers", "keyring_dir", "policy_file"}));
   RETURN_IF_ERROR(ReadString(root, "listen", "", &config->listen));
   RETURN_IF_ERROR(ReadString(root, "default_site", "", &config->default_site));
   RETURN_IF_ERROR(ReadString(root, "health_listen", "", &config->health_listen));
+  RETURN_IF_ERROR(ReadString(root, "keyring_dir", "", &config->keyring_dir));
+  RETURN_IF_ERROR(ReadString(root, "policy_file", "", &config->policy_file));
+  if (const YAML::Node callers = root["callers"]) RETURN_IF_ERROR(ReadCallers(callers, config));
   RETURN_IF_ERROR(ReadString(root, "seal_key_file", "", &config->seal_key_file));
   RETURN_IF_ERROR(ReadInt(root, "max_request_bytes", "", 64 * 1024, 16 * 1024 * 1024,
                           &config->max_request_bytes));
@@ -215,9 +268,13 @@ absl::Status ParseTopLevel(const YAML::Node& root, Config* config) {
                                 &config->failure_window));
   }
   if (const YAML::Node scripts = root["script_tokens"]) {
-    RETURN_IF_ERROR(CheckKnownKeys(scripts, "script_tokens", {"min_validity_seconds"}));
+    RETURN_IF_ERROR(
+        CheckKnownKeys(scripts, "script_tokens", {"min_validity_seconds", "renew_after_percent"}));
     RETURN_IF_ERROR(ReadSeconds(scripts, "min_validity_seconds", "script_tokens.", 0, 3600,
                                 &config->script_token_min_validity));
+    int percent = 80;
+    RETURN_IF_ERROR(ReadInt(scripts, "renew_after_percent", "script_tokens.", 10, 95, &percent));
+    config->script_token_renew_after = percent / 100.0;
   }
   return absl::OkStatus();
 }
@@ -273,18 +330,36 @@ absl::Status CheckConfig(const Config& config) {
   if (absl::Status s = SplitHostPort(config.listen, &host, &port); !s.ok()) {
     return KeyError("listen", s.message());
   }
+  if (config.tls.cert_file.empty() != config.tls.key_file.empty()) {
+    return KeyError("tls", "needs both cert_file and key_file");
+  }
   if (!IsLoopbackHost(host) && !config.tls.enabled()) {
     return KeyError("listen", absl::StrCat("'", config.listen,
                                            "' is not a loopback address: set tls.cert_file and "
                                            "tls.key_file, since passwords cross this connection"));
   }
+  if (!IsLoopbackHost(host) && !config.callers.enabled() &&
+      !config.allow_anonymous_remote_callers) {
+    return KeyError("listen",
+                    absl::StrCat("'", config.listen,
+                                 "' is not a loopback address and callers are not identified: set "
+                                 "callers.client_ca_file or callers.service_tokens, or accept "
+                                 "anonymous remote callers with callers.allow_anonymous_remote"));
+  }
+  if (!config.callers.client_ca_file.empty() && !config.tls.enabled()) {
+    return KeyError("callers.client_ca_file", "client certificates need listener tls");
+  }
+  for (const auto& [key, file] :
+       {std::pair{"callers.client_ca_file", &config.callers.client_ca_file},
+        std::pair{"policy_file", &config.policy_file}}) {
+    if (!file->empty() && !std::ifstream(*file).good()) {
+      return KeyError(key, absl::StrCat("cannot read '", *file, "'"));
+    }
+  }
   if (!config.health_listen.empty()) {
     if (absl::Status s = SplitHostPort(config.health_listen, &host, &port); !s.ok()) {
       return KeyError("health_listen", s.message());
     }
-  }
-  if (config.tls.cert_file.empty() != config.tls.key_file.empty()) {
-    return KeyError("tls", "needs both cert_file and key_file");
   }
   for (const std::string* file : {&config.tls.cert_file, &config.tls.key_file}) {
     if (!file->empty() && !std::ifstream(*file).good()) {

@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "broker/identity/caller_identity.h"
 #include "broker/telemetry/logger.h"
 #include "broker/upstream/curl_site_client.h"
 
@@ -33,6 +34,16 @@ struct Config {
   int max_failures = 5;
   absl::Duration failure_window = absl::Minutes(15);
   absl::Duration script_token_min_validity = absl::Seconds(60);
+  // Share of a script token's lifetime after which it is renewed.
+  double script_token_renew_after = 0.8;
+  // Who callers are (mTLS, service tokens); empty: everyone is "anonymous".
+  CallerAuthSettings callers;
+  // Off loopback, callers must be identified unless this says otherwise.
+  bool allow_anonymous_remote_callers = false;
+  // One file per script (name = script, content = key), e.g. a mounted Secret.
+  std::string keyring_dir;
+  // Who may call what, use which keyring scripts and act as whom.
+  std::string policy_file;
   // 32 raw bytes, or their base64; empty means a random key per process.
   std::string seal_key_file;
   LogLevel log_level = LogLevel::kInfo;

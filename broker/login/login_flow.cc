@@ -129,6 +129,7 @@ void LoginFlow::FinishBegin(const std::shared_ptr<BeginState>& state,
   event.site = state->site.empty() ? state->params.site : state->site;
   event.username = state->params.username;
   event.outcome = result.ok() && !result->has_session ? "challenge" : "session";
+  event.caller = state->call.caller;
   event.client_address = state->call.client_address;
   event.user_agent = state->call.user_agent;
   event.request_id = state->call.request_id;
@@ -262,6 +263,7 @@ void LoginFlow::FinishSubmit(const std::shared_ptr<SubmitState>& state,
                              absl::StatusOr<LoginOutcome> result) {
   AuditEvent event;
   event.step = "submit_second_factor";
+  event.caller = state->call.caller;
   event.site = state->record.site;
   event.username = state->record.username;
   event.outcome = "session";

@@ -1,34 +1,96 @@
-// The cache key holds a digest of the script key, never the key, so a wrong
-// key can never be served a token cached for the right one.
+// Cache keys hold a digest of a caller's key, never the key, so a wrong key
+// can never be served a token cached for the right one. Keyring entries are
+// keyed by script and renewed in the background with whatever key the keyring
+// holds at that moment.
 #include "broker/scripts/script_sessions.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "broker/common/errors.h"
+#include "broker/common/random.h"
 #include "broker/crypto/digest.h"
 #include "broker/telemetry/audit.h"
 #include "broker/upstream/site_resolution.h"
 
 namespace credbroker {
+namespace {
 
-ScriptSessions::ScriptSessions(std::string default_site, SiteClient& sites, TokenCache& cache,
-                               Logger& logger)
-    : default_site_(std::move(default_site)), sites_(sites), cache_(cache), logger_(logger) {}
+constexpr char kKeyringMarker[] = "keyring";
+
+std::string CacheKey(const std::string& site, const std::string& script,
+                     const std::string& key_part, const std::string& sudo_as) {
+  return absl::StrCat(site, "\n", script, "\n", key_part, "\n", sudo_as);
+}
+
+// A random RFC 4122 version 4 UUID: the session_uuid the site records.
+std::string NewSessionUuid() {
+  std::string hex = RandomHex(16);
+  hex[12] = '4';
+  hex[16] = "89ab"[hex[16] % 4];
+  return absl::StrCat(hex.substr(0, 8), "-", hex.substr(8, 4), "-", hex.substr(12, 4), "-",
+                      hex.substr(16, 4), "-", hex.substr(20));
+}
+
+absl::Status NoKeyFor(absl::string_view script) {
+  return BrokerError(Reason::kInvalidScriptKey,
+                     absl::StrCat("the broker's keyring holds no key for script '", script, "'"));
+}
+
+}  // namespace
+
+ScriptSessions::ScriptSessions(ScriptSessionSettings settings, SiteClient& sites, TokenCache& cache,
+                               const Keyring* keyring, const LivePolicy& policy, Logger& logger)
+    : settings_(std::move(settings)),
+      sites_(sites),
+      cache_(cache),
+      keyring_(keyring),
+      policy_(policy),
+      logger_(logger) {}
+
+bool ScriptSessions::IsKeyringEntryOf(const std::string& cache_key, const std::string& script) {
+  // site \n script \n keyring \n sudo_as
+  const std::size_t first = cache_key.find('\n');
+  return first != std::string::npos &&
+         absl::StartsWith(absl::string_view(cache_key).substr(first + 1),
+                          absl::StrCat(script, "\n", kKeyringMarker, "\n"));
+}
+
+absl::Status ScriptSessions::CheckAllowed(const ScriptSessionParams& params,
+                                          const CallContext& call) const {
+  const std::shared_ptr<const Policy> policy = policy_.Current();
+  const bool keyring = params.script_key.empty();
+  if (keyring && !policy->AllowsScript(call.caller, params.script_name)) {
+    return BrokerError(Reason::kCallerNotAllowed, absl::StrCat("caller '", call.caller,
+                                                               "' may not use the broker's key for "
+                                                               "script '",
+                                                               params.script_name, "'"));
+  }
+  if ((keyring || settings_.callers_identified) &&
+      !policy->AllowsSudo(call.caller, params.sudo_as_login)) {
+    return BrokerError(
+        Reason::kCallerNotAllowed,
+        absl::StrCat("caller '", call.caller, "' may not act as '", params.sudo_as_login, "'"));
+  }
+  if (keyring && (keyring_ == nullptr || !keyring_->KeyFor(params.script_name))) {
+    return NoKeyFor(params.script_name);
+  }
+  return absl::OkStatus();
+}
 
 void ScriptSessions::Issue(ScriptSessionParams params, CallContext call, SessionCallback done) {
   AuditEvent event;
   event.step = "issue_script_session";
+  event.caller = call.caller;
   event.script_name = params.script_name;
   event.sudo_as_login = params.sudo_as_login;
   event.outcome = "session";
   event.client_address = call.client_address;
   event.request_id = call.request_id;
 
-  absl::StatusOr<std::string> site = ResolveSite(sites_, default_site_, params.site);
-  absl::Status refused = site.status();
-  if (refused.ok() && params.script_key.empty()) {
-    refused = BrokerError(Reason::kNotImplemented,
-                          "this broker holds no script keys yet; pass script_key");
-  }
+  absl::StatusOr<std::string> site = ResolveSite(sites_, settings_.default_site, params.site);
+  absl::Status refused = CheckAllowed(params, call);
+  // A refused caller hears about the policy before it learns whether a site exists.
+  if (refused.ok()) refused = site.status();
   if (!refused.ok()) {
     event.site = params.site;
     WriteAudit(logger_, event, refused);
@@ -36,19 +98,34 @@ void ScriptSessions::Issue(ScriptSessionParams params, CallContext call, Session
   }
   event.site = *site;
 
-  const std::string key = absl::StrCat(*site, "\n", params.script_name, "\n",
-                                       Sha256Hex(params.script_key), "\n", params.sudo_as_login);
-  TokenRequest request;
-  request.grant = GrantType::kClientCredentials;
-  request.script_name = params.script_name;
-  request.script_key = params.script_key;
-  request.sudo_as_login = params.sudo_as_login;
-  const absl::Time deadline = call.deadline;
+  const bool from_keyring = params.script_key.empty();
+  const std::string key =
+      CacheKey(*site, params.script_name,
+               from_keyring ? kKeyringMarker : Sha256Hex(params.script_key), params.sudo_as_login);
+  // The fetch runs now and, for keyring entries, again at each background
+  // renewal; it reads the keyring each time, so a rotated key is used at once.
+  TokenCache::Fetch fetch = [this, site = *site, script = params.script_name,
+                             caller_key = params.script_key, sudo_as = params.sudo_as_login,
+                             deadline = call.deadline,
+                             from_keyring](SiteClient::TokenCallback fetched) {
+    TokenRequest request;
+    request.grant = GrantType::kClientCredentials;
+    request.script_name = script;
+    request.sudo_as_login = sudo_as;
+    request.session_uuid = NewSessionUuid();
+    if (from_keyring) {
+      std::optional<std::string> current = keyring_ ? keyring_->KeyFor(script) : std::nullopt;
+      if (!current) return fetched(NoKeyFor(script));
+      request.script_key = *std::move(current);
+    } else {
+      request.script_key = caller_key;
+    }
+    // A background renewal has no caller waiting: give it the site's own timeout.
+    const absl::Time when = from_keyring ? absl::InfiniteFuture() : deadline;
+    sites_.RequestToken(site, request, when, std::move(fetched));
+  };
   cache_.GetOrFetch(
-      key,
-      [this, site = *site, request, deadline](SiteClient::TokenCallback fetched) {
-        sites_.RequestToken(site, request, deadline, std::move(fetched));
-      },
+      key, fetch,
       [this, event, script_name = params.script_name, sudo_as_login = params.sudo_as_login,
        site = *site, done = std::move(done)](absl::StatusOr<CachedToken> token) {
         WriteAudit(logger_, event, token.status());
@@ -61,7 +138,8 @@ void ScriptSessions::Issue(ScriptSessionParams params, CallContext call, Session
         session.principal.sudo_as_login = sudo_as_login;
         session.site = site;
         done(std::move(session));
-      });
+      },
+      /*renew_in_background=*/from_keyring);
 }
 
 }  // namespace credbroker

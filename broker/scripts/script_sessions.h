@@ -1,5 +1,7 @@
-// Script-key sessions (client_credentials). Unchanged by a site's 2FA. Tokens
-// are shared per (site, script, key digest, sudo_as) through the TokenCache.
+// Script-key sessions (client_credentials), unchanged by a site's 2FA. The
+// key is the caller's own, or, when the caller sends none, the broker's
+// keyring supplies it for callers the policy allows. Tokens are shared per
+// (site, script, key, sudo_as) through the TokenCache.
 #pragma once
 
 #include <functional>
@@ -8,6 +10,8 @@
 #include "absl/status/statusor.h"
 #include "broker/common/call_context.h"
 #include "broker/common/session.h"
+#include "broker/identity/policy.h"
+#include "broker/scripts/keyring.h"
 #include "broker/scripts/token_cache.h"
 #include "broker/telemetry/logger.h"
 #include "broker/upstream/site_client.h"
@@ -17,22 +21,41 @@ namespace credbroker {
 struct ScriptSessionParams {
   std::string site;
   std::string script_name;
-  std::string script_key;
+  std::string script_key;  // empty: the keyring's
   std::string sudo_as_login;
+};
+
+struct ScriptSessionSettings {
+  std::string default_site;
+  // Callers are identified (mTLS or service tokens): the policy then also
+  // limits which users a caller with its own key may act as.
+  bool callers_identified = false;
 };
 
 class ScriptSessions {
  public:
   using SessionCallback = std::function<void(absl::StatusOr<SessionInfo>)>;
 
-  ScriptSessions(std::string default_site, SiteClient& sites, TokenCache& cache, Logger& logger);
+  // `keyring` may be null (no keyring configured).
+  ScriptSessions(ScriptSessionSettings settings, SiteClient& sites, TokenCache& cache,
+                 const Keyring* keyring, const LivePolicy& policy, Logger& logger);
 
   void Issue(ScriptSessionParams params, CallContext call, SessionCallback done);
 
+  // The cache key prefix of a keyring script's entries, to drop them when
+  // its key changes.
+  static bool IsKeyringEntryOf(const std::string& cache_key, const std::string& script);
+
  private:
-  const std::string default_site_;
+  // Policy, then the keyring: a denied caller cannot learn whether a script
+  // exists.
+  absl::Status CheckAllowed(const ScriptSessionParams& params, const CallContext& call) const;
+
+  const ScriptSessionSettings settings_;
   SiteClient& sites_;
   TokenCache& cache_;
+  const Keyring* const keyring_;
+  const LivePolicy& policy_;
   Logger& logger_;
 };
 

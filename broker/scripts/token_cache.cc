@@ -1,59 +1,155 @@
 // Waiters are called outside the lock so that they may use the cache again.
+// Timers carry the entry's generation: one armed before a newer fetch finds a
+// different generation and does nothing.
 #include "broker/scripts/token_cache.h"
 
 #include <optional>
 
 namespace credbroker {
+namespace {
+
+// After a failed background renewal, try again this often (or sooner, at a
+// quarter of what remains of the token).
+constexpr absl::Duration kRenewalRetry = absl::Seconds(30);
+
+}  // namespace
 
 TokenCache::TokenCache(const Clock& clock, absl::Duration min_validity)
-    : clock_(clock), min_validity_(min_validity) {}
+    : TokenCache(clock, TokenCacheSettings{min_validity, 0.8}, nullptr) {}
 
-void TokenCache::GetOrFetch(const std::string& key, const Fetch& fetch, TokenCallback done) {
+TokenCache::TokenCache(const Clock& clock, TokenCacheSettings settings, Scheduler* scheduler)
+    : clock_(clock), settings_(settings), scheduler_(scheduler) {}
+
+bool TokenCache::Usable(const Entry& entry, absl::Time now) const {
+  if (!entry.has_token) return false;
+  const absl::Duration lifetime = entry.token.grant.expires_in;
+  // Short-lived tokens are kept for at least half their life.
+  return entry.token.expire_time - now > std::min(settings_.min_validity, lifetime / 2);
+}
+
+bool TokenCache::DueForRenewal(const Entry& entry, absl::Time now) const {
+  return entry.has_token &&
+         now - entry.fetched_at >= entry.token.grant.expires_in * settings_.renew_after;
+}
+
+void TokenCache::GetOrFetch(const std::string& key, const Fetch& fetch, TokenCallback done,
+                            bool renew_in_background) {
   std::optional<CachedToken> hit;
   bool start_fetch = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    const absl::Time now = clock_.Now();
     Entry& entry = entries_[key];
-    if (entry.has_token && clock_.Now() < entry.usable_until) {
+    entry.last_used = now;
+    if (renew_in_background) entry.renewal = fetch;
+    if (Usable(entry, now)) {
       hit = entry.token;
+      // Refresh ahead: renew now, keep serving the current token meanwhile.
+      start_fetch = DueForRenewal(entry, now) && !entry.fetching;
     } else {
       entry.waiters.push_back(std::move(done));
       start_fetch = !entry.fetching;
-      entry.fetching = true;
     }
+    if (start_fetch) entry.fetching = true;
   }
-  if (hit) return done(*std::move(hit));
-  if (start_fetch) {
-    fetch([this, key](absl::StatusOr<TokenGrant> grant) { OnFetched(key, std::move(grant)); });
-  }
+  if (hit) done(*std::move(hit));
+  if (start_fetch) StartFetch(key, fetch);
+}
+
+void TokenCache::StartFetch(const std::string& key, const Fetch& fetch) {
+  fetch([this, key](absl::StatusOr<TokenGrant> grant) { OnFetched(key, std::move(grant)); });
 }
 
 void TokenCache::OnFetched(const std::string& key, absl::StatusOr<TokenGrant> grant) {
   std::vector<TokenCallback> waiters;
   absl::StatusOr<CachedToken> answer = absl::UnknownError("unset");
+  if (!grant.ok()) answer = grant.status();
+  std::optional<std::pair<uint64_t, absl::Duration>> check;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    const absl::Time now = clock_.Now();
     Entry& entry = entries_[key];
     waiters.swap(entry.waiters);
     entry.fetching = false;
-    if (grant.ok()) {
-      const absl::Time now = clock_.Now();
+    ++entry.generation;
+    if (grant.ok()) answer = CachedToken{*grant, now + grant->expires_in};
+    if (entry.discard) {
+      // Dropped while the fetch was under way (its key changed): answer the
+      // waiters, keep nothing.
+      entries_.erase(key);
+    } else if (grant.ok()) {
       entry.has_token = true;
-      entry.token = CachedToken{*grant, now + grant->expires_in};
-      entry.usable_until = entry.token.expire_time - std::min(min_validity_, grant->expires_in / 2);
-      answer = entry.token;
+      entry.token = *answer;
+      entry.fetched_at = now;
+      check.emplace(entry.generation, grant->expires_in * settings_.renew_after);
+    } else if (Usable(entry, now)) {
+      // The site failed a renewal; the current token still serves.
+      check.emplace(entry.generation, std::min(kRenewalRetry, (entry.token.expire_time - now) / 4));
     } else {
-      answer = grant.status();
-      if (!entry.has_token) entries_.erase(key);
+      entries_.erase(key);
     }
   }
+  if (check) ScheduleCheck(key, check->first, check->second);
   for (TokenCallback& waiter : waiters) waiter(answer);
 }
 
-void TokenCache::Drop(const std::string& key) {
+void TokenCache::ScheduleCheck(const std::string& key, uint64_t generation, absl::Duration delay) {
+  if (scheduler_ == nullptr) return;
+  scheduler_->RunAfter(delay, [this, key, generation] { OnTimer(key, generation); });
+}
+
+void TokenCache::OnTimer(const std::string& key, uint64_t generation) {
+  Fetch renewal;
+  std::optional<absl::Duration> recheck;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = entries_.find(key);
+    if (it == entries_.end() || it->second.generation != generation || it->second.fetching) {
+      return;
+    }
+    Entry& entry = it->second;
+    const absl::Time now = clock_.Now();
+    const bool used_since_fetch = entry.last_used > entry.fetched_at;
+    if (entry.renewal && used_since_fetch) {
+      entry.fetching = true;
+      renewal = entry.renewal;
+    } else if (now >= entry.token.expire_time) {
+      // Nobody asked since the last fetch and the token is spent: forget it.
+      entries_.erase(it);
+    } else {
+      // Nobody asked (or there is no way to renew): look again at expiry.
+      recheck = entry.token.expire_time - now;
+    }
+  }
+  if (recheck) ScheduleCheck(key, generation, *recheck);
+  if (renewal) StartFetch(key, renewal);
+}
+
+void TokenCache::DropIf(const std::function<bool(const std::string&)>& matches) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = entries_.find(key);
-  if (it != entries_.end() && !it->second.fetching) entries_.erase(it);
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    if (matches(it->first) && !it->second.fetching) {
+      it = entries_.erase(it);
+    } else {
+      if (matches(it->first)) {
+        // A fetch is under way: forget the token and the way to renew it; the
+        // fetch still answers its waiters.
+        it->second.discard = true;
+        it->second.has_token = false;
+        it->second.renewal = nullptr;
+      }
+      ++it;
+    }
+  }
+}
+
+void TokenCache::Drop(const std::string& key) {
+  DropIf([&key](const std::string& candidate) { return candidate == key; });
+}
+
+std::size_t TokenCache::SizeForTest() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return entries_.size();
 }
 
 }  // namespace credbroker

@@ -1,6 +1,13 @@
 // Script access tokens cached per key, with single flight: however many
 // callers ask for a cold or stale key at once, one fetch reaches the site and
 // every waiter gets its answer. Failures are not cached.
+//
+// A token is handed out only while at least `min_validity` of it remains. Once
+// `renew_after` of its lifetime has passed, the next request starts a renewal
+// while still being served the current token; entries fetched with a renewal
+// function are also renewed in the background, as long as someone asked for
+// them since their last fetch. If renewal fails (the site is down), the
+// current token keeps being served while it meets `min_validity`.
 #pragma once
 
 #include <functional>
@@ -11,6 +18,7 @@
 
 #include "absl/status/statusor.h"
 #include "broker/common/clock.h"
+#include "broker/common/scheduler.h"
 #include "broker/upstream/site_client.h"
 
 namespace credbroker {
@@ -20,33 +28,58 @@ struct CachedToken {
   absl::Time expire_time;
 };
 
+struct TokenCacheSettings {
+  absl::Duration min_validity = absl::Seconds(60);
+  // Share of a token's lifetime after which it is renewed.
+  double renew_after = 0.8;
+};
+
 class TokenCache {
  public:
   using TokenCallback = std::function<void(absl::StatusOr<CachedToken>)>;
   // Starts one site call and reports its answer through the given callback.
   using Fetch = std::function<void(SiteClient::TokenCallback)>;
 
-  // A cached token is handed out only while at least `min_validity` of it
-  // remains (at most half its lifetime, for sites with short-lived tokens).
+  // Without a scheduler nothing is renewed in the background.
   TokenCache(const Clock& clock, absl::Duration min_validity);
+  TokenCache(const Clock& clock, TokenCacheSettings settings, Scheduler* scheduler);
 
-  void GetOrFetch(const std::string& key, const Fetch& fetch, TokenCallback done);
+  // `fetch` gets a token for `key` when needed. With `renew_in_background`,
+  // the cache keeps `fetch` and calls it again by itself before expiry: it
+  // must then look up everything it needs (the current key) when called.
+  void GetOrFetch(const std::string& key, const Fetch& fetch, TokenCallback done,
+                  bool renew_in_background = false);
+  // Drops every entry whose key satisfies `matches` (e.g. a script whose key
+  // changed). Fetches under way still answer their waiters.
+  void DropIf(const std::function<bool(const std::string&)>& matches);
   void Drop(const std::string& key);
+
+  std::size_t SizeForTest() const;
 
  private:
   struct Entry {
     bool has_token = false;
     CachedToken token;
-    absl::Time usable_until;
+    absl::Time fetched_at;
+    absl::Time last_used;
     bool fetching = false;
     std::vector<TokenCallback> waiters;
+    Fetch renewal;            // set for background renewal
+    uint64_t generation = 0;  // bumps on each fetch, so stale timers do nothing
+    bool discard = false;     // dropped while fetching: keep nothing it brings
   };
 
+  bool Usable(const Entry& entry, absl::Time now) const;
+  bool DueForRenewal(const Entry& entry, absl::Time now) const;
+  void StartFetch(const std::string& key, const Fetch& fetch);
   void OnFetched(const std::string& key, absl::StatusOr<TokenGrant> grant);
+  void ScheduleCheck(const std::string& key, uint64_t generation, absl::Duration delay);
+  void OnTimer(const std::string& key, uint64_t generation);
 
   const Clock& clock_;
-  const absl::Duration min_validity_;
-  std::mutex mu_;
+  const TokenCacheSettings settings_;
+  Scheduler* const scheduler_;
+  mutable std::mutex mu_;
   std::map<std::string, Entry> entries_;
 };
 

@@ -5,6 +5,7 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -68,8 +69,17 @@ std::shared_ptr<grpc::ServerCredentials> ListenerCredentials(const Config& confi
     text << in.rdbuf();
     return text.str();
   };
-  grpc::SslServerCredentialsOptions options;
+  // Client certificates are checked when presented but not demanded by the
+  // handshake, so that token-holding callers can use the same listener and a
+  // caller without either gets CALLER_UNAUTHENTICATED rather than a broken
+  // connection.
+  grpc::SslServerCredentialsOptions options(config.callers.client_ca_file.empty()
+                                                ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+                                                : GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
   options.pem_key_cert_pairs.push_back({read(config.tls.key_file), read(config.tls.cert_file)});
+  if (!config.callers.client_ca_file.empty()) {
+    options.pem_root_certs = read(config.callers.client_ca_file);
+  }
   return grpc::SslServerCredentials(options);
 }
 
@@ -84,15 +94,79 @@ BrokerServer::BrokerServer(const Config& config, Logger& logger, Sealer sealer)
       budget_(store_, FailureBudgetSettings{config.max_failures, config.failure_window}),
       login_(MakeLoginSettings(config), sites_, store_, budget_, sealer_, clock_, logger),
       caller_sessions_(config.default_site, sites_, clock_, logger),
-      token_cache_(clock_, config.script_token_min_validity),
-      scripts_(config.default_site, sites_, token_cache_, logger),
-      service_(login_, caller_sessions_, scripts_, logger) {}
+      policy_(config.policy_file),
+      keyring_(config.keyring_dir.empty() ? nullptr
+                                          : std::make_unique<Keyring>(config.keyring_dir)),
+      token_cache_(
+          clock_,
+          TokenCacheSettings{config.script_token_min_validity, config.script_token_renew_after},
+          &scheduler_),
+      scripts_(ScriptSessionSettings{config.default_site, config.callers.enabled()}, sites_,
+               token_cache_, keyring_.get(), policy_, logger),
+      authorizer_(config.callers, policy_),
+      service_(authorizer_, login_, caller_sessions_, scripts_, logger) {}
+
+absl::Status BrokerServer::StartReloading() {
+  if (!config_.policy_file.empty()) {
+    if (absl::Status loaded = policy_.Reload(); !loaded.ok()) return loaded;
+    const std::string directory = std::filesystem::path(config_.policy_file).parent_path().string();
+    policy_watcher_ = std::make_unique<DirectoryWatcher>(directory.empty() ? "." : directory,
+                                                         [this] { OnPolicyChanged(); });
+    if (absl::Status watching = policy_watcher_->Start(); !watching.ok()) return watching;
+  }
+  if (keyring_) {
+    absl::StatusOr<std::set<std::string>> loaded = keyring_->Reload();
+    if (!loaded.ok()) return loaded.status();
+    logger_.Log(LogLevel::kInfo, "keyring_loaded", {{"scripts", keyring_->size()}});
+    keyring_watcher_ =
+        std::make_unique<DirectoryWatcher>(config_.keyring_dir, [this] { OnKeyringChanged(); });
+    if (absl::Status watching = keyring_watcher_->Start(); !watching.ok()) return watching;
+  }
+  return absl::OkStatus();
+}
+
+void BrokerServer::OnKeyringChanged() {
+  absl::StatusOr<std::set<std::string>> changed = keyring_->Reload();
+  if (!changed.ok()) {
+    logger_.Log(LogLevel::kWarn, "keyring_reload_failed",
+                {{"error", std::string(changed.status().message())}});
+    return;
+  }
+  if (changed->empty()) return;
+  // Tokens got with an old key go; the next request uses the new key.
+  token_cache_.DropIf([&changed](const std::string& cache_key) {
+    for (const std::string& script : *changed) {
+      if (ScriptSessions::IsKeyringEntryOf(cache_key, script)) return true;
+    }
+    return false;
+  });
+  logger_.Log(LogLevel::kInfo, "keyring_reloaded",
+              {{"scripts", keyring_->size()},
+               {"changed", std::vector<std::string>(changed->begin(), changed->end())}});
+}
+
+void BrokerServer::OnPolicyChanged() {
+  if (absl::Status loaded = policy_.Reload(); !loaded.ok()) {
+    logger_.Log(LogLevel::kWarn, "policy_reload_failed",
+                {{"error", std::string(loaded.message())}, {"kept", "the previous policy"}});
+    return;
+  }
+  logger_.Log(LogLevel::kInfo, "policy_reloaded", {{"file", config_.policy_file}});
+}
 
 absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(const Config& config,
                                                                   Logger& logger) {
   absl::StatusOr<Sealer> sealer = MakeSealer(config, logger);
   if (!sealer.ok()) return sealer.status();
   std::unique_ptr<BrokerServer> broker(new BrokerServer(config, logger, *std::move(sealer)));
+  if (absl::Status reloading = broker->StartReloading(); !reloading.ok()) return reloading;
+  if (config.allow_anonymous_remote_callers && !config.callers.enabled()) {
+    logger.Log(LogLevel::kWarn, "anonymous_remote_callers",
+               {{"listen", config.listen},
+                {"note",
+                 "callers are not identified: anyone who reaches this address may use "
+                 "every method"}});
+  }
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

@@ -8,10 +8,15 @@
 
 #include "absl/status/statusor.h"
 #include "broker/api/broker_service.h"
+#include "broker/api/caller_authorizer.h"
+#include "broker/common/directory_watcher.h"
+#include "broker/common/scheduler.h"
 #include "broker/config/config.h"
 #include "broker/crypto/sealer.h"
+#include "broker/identity/policy.h"
 #include "broker/login/failure_budget.h"
 #include "broker/login/login_flow.h"
+#include "broker/scripts/keyring.h"
 #include "broker/scripts/script_sessions.h"
 #include "broker/scripts/token_cache.h"
 #include "broker/sessions/caller_sessions.h"
@@ -39,6 +44,10 @@ class BrokerServer {
 
  private:
   BrokerServer(const Config& config, Logger& logger, Sealer sealer);
+  // Loads the keyring and the policy and starts watching them for changes.
+  absl::Status StartReloading();
+  void OnKeyringChanged();
+  void OnPolicyChanged();
 
   const Config config_;
   Logger& logger_;
@@ -50,9 +59,16 @@ class BrokerServer {
   FailureBudget budget_;
   LoginFlow login_;
   CallerSessions caller_sessions_;
+  LivePolicy policy_;
+  std::unique_ptr<Keyring> keyring_;
   TokenCache token_cache_;
   ScriptSessions scripts_;
+  CallerAuthorizer authorizer_;
   BrokerService service_;
+  // Declared after what their tasks use, so they stop first.
+  ThreadScheduler scheduler_;
+  std::unique_ptr<DirectoryWatcher> keyring_watcher_;
+  std::unique_ptr<DirectoryWatcher> policy_watcher_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   std::unique_ptr<grpc::Server> health_server_;

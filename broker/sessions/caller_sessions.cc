@@ -15,6 +15,7 @@ AuditEvent SessionEvent(std::string step, std::string site, const CallContext& c
   event.step = std::move(step);
   event.site = std::move(site);
   event.outcome = std::move(outcome);
+  event.caller = call.caller;
   event.client_address = call.client_address;
   event.request_id = call.request_id;
   return event;

@@ -7,7 +7,9 @@ namespace credbroker {
 
 void WriteAudit(Logger& logger, const AuditEvent& event, const absl::Status& status) {
   // Who did what, then where from: the order a person reads an audit line in.
-  nlohmann::ordered_json fields = {{"step", event.step}, {"site", event.site}};
+  nlohmann::ordered_json fields = {{"step", event.step}};
+  if (!event.caller.empty()) fields["caller"] = event.caller;
+  fields["site"] = event.site;
   if (!event.username.empty()) fields["username"] = event.username;
   if (!event.script_name.empty()) fields["script_name"] = event.script_name;
   if (!event.sudo_as_login.empty()) fields["sudo_as_login"] = event.sudo_as_login;

@@ -11,6 +11,7 @@ namespace credbroker {
 
 struct AuditEvent {
   std::string step;  // begin_login, submit_second_factor, refresh_session, ...
+  std::string caller;
   std::string site;
   std::string username;
   std::string script_name;

@@ -104,7 +104,8 @@ void CurlSiteClient::RequestToken(absl::string_view site, const TokenRequest& re
 
   const AnswerContext context{request.grant, !request.auth_token.empty()};
   std::string site_name(site);
-  loop_.Submit(std::move(http), [this, context, site_name, started = now,
+  std::string session_uuid = request.session_uuid;
+  loop_.Submit(std::move(http), [this, context, site_name, session_uuid, started = now,
                                  done = std::move(done)](HttpResult result) {
     absl::StatusOr<TokenGrant> grant =
         result.transport.ok() ? MapSiteAnswer(result.answer, context) : result.transport;
@@ -120,6 +121,7 @@ void CurlSiteClient::RequestToken(absl::string_view site, const TokenRequest& re
           {"grant_type", GrantTypeName(context.grant)},
           {"http_status", result.answer.http_status},
           {"site_request_id", result.site_request_id},
+          {"session_uuid", session_uuid},
           {"latency_ms", absl::ToInt64Milliseconds(clock_.Now() - started)},
           {"outcome", grant.ok() ? std::string("granted")
                       : reason   ? std::string(ReasonName(*reason))

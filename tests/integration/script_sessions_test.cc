@@ -78,11 +78,11 @@ TEST_F(ScriptSessionsTest, SudoToAnInactiveUserIsRefused) {
       PERMISSION_DENIED, "CALLER_NOT_ALLOWED");
 }
 
-TEST_F(ScriptSessionsTest, KeyringIsNotBuiltYet) {
-  Start();
+TEST_F(ScriptSessionsTest, KeyringScriptsNeedAPolicyEntryEvenForAnonymousCallers) {
+  Start();  // no keyring, no policy: the keyring is closed to everyone
   v1::Session session;
-  EXPECT_BROKER_ERROR(IssueScript(fixtures::kIngestBotName, "", &session), UNIMPLEMENTED,
-                      "NOT_IMPLEMENTED");
+  EXPECT_BROKER_ERROR(IssueScript(fixtures::kIngestBotName, "", &session), PERMISSION_DENIED,
+                      "CALLER_NOT_ALLOWED");
   EXPECT_BROKER_ERROR(IssueScript("", "key", &session), INVALID_ARGUMENT, "INVALID_REQUEST");
   EXPECT_EQ(site_->Requests("client_credentials"), 0);
 }

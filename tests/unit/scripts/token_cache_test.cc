@@ -144,11 +144,42 @@ TEST(TokenCacheTest, ServedFromCacheWhileValid) {
   ASSERT_TRUE(first.ok()) << first.status();
   EXPECT_EQ(first->grant.access_token, "at-1");
   EXPECT_EQ(first->expire_time, start + absl::Seconds(600));
-  clock.Advance(absl::Seconds(539));  // 61 s left ≥ 60 s
+  clock.Advance(absl::Seconds(479));  // before the renewal point (80% of 600 s)
   absl::StatusOr<CachedToken> again = GetNow(cache, "k", site.fetch());
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->grant.access_token, "at-1");
   EXPECT_EQ(site.calls.load(), 1);
+}
+
+TEST(TokenCacheTest, PastTheRenewalPointTheCurrentTokenServesWhileOneRenewalRuns) {
+  FakeClock clock;
+  TokenCache cache(clock, absl::Seconds(60));
+  HeldFetches site;
+  cache.GetOrFetch("k", site.fetch(), [](absl::StatusOr<CachedToken>) {});
+  site.AnswerAll(Grant("first"));
+  clock.Advance(absl::Seconds(481));  // past 80% of 600 s, 119 s left
+  for (int i = 0; i < 5; ++i) {
+    absl::StatusOr<CachedToken> served = GetNow(cache, "k", site.fetch());
+    ASSERT_TRUE(served.ok());
+    EXPECT_EQ(served->grant.access_token, "first");
+  }
+  EXPECT_EQ(site.started(), 2);  // the first fetch and exactly one renewal
+  site.AnswerAll(Grant("second"));
+  EXPECT_EQ(GetNow(cache, "k", site.fetch())->grant.access_token, "second");
+}
+
+TEST(TokenCacheTest, WhileTheSiteIsDownTheCachedTokenServesUntilMinValidity) {
+  FakeClock clock;
+  TokenCache cache(clock, absl::Seconds(60));
+  ImmediateFetch site;
+  ASSERT_TRUE(GetNow(cache, "k", site.fetch()).ok());
+  site.answer = absl::UnavailableError("site down");
+  clock.Advance(absl::Seconds(500));  // renewal due; it fails
+  EXPECT_EQ(GetNow(cache, "k", site.fetch())->grant.access_token, "at-1");
+  clock.Advance(absl::Seconds(39));  // 61 s left: still served
+  EXPECT_EQ(GetNow(cache, "k", site.fetch())->grant.access_token, "at-1");
+  clock.Advance(absl::Seconds(2));  // 59 s left: no longer good enough
+  EXPECT_EQ(GetNow(cache, "k", site.fetch()).status().code(), absl::StatusCode::kUnavailable);
 }
 
 TEST(TokenCacheTest, RefetchedWhenLessThanMinValidityRemains) {

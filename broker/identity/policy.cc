@@ -1,0 +1,148 @@
+// A policy that fails to parse never replaces a working one: a typo in a
+// ConfigMap must not open or close the broker by accident.
+#include "broker/identity/policy.h"
+
+#include <fnmatch.h>
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+
+namespace credbroker {
+namespace {
+
+absl::Status PolicyError(const std::string& source, absl::string_view problem) {
+  return absl::InvalidArgumentError(absl::StrCat(source, ": ", problem));
+}
+
+absl::StatusOr<std::vector<std::string>> ReadList(const YAML::Node& entry, const char* key,
+                                                  const std::string& where) {
+  std::vector<std::string> out;
+  const YAML::Node node = entry[key];
+  if (!node) return out;
+  if (!node.IsSequence())
+    return absl::InvalidArgumentError(absl::StrCat(where, key, " must be a list"));
+  for (const YAML::Node& item : node) {
+    if (!item.IsScalar() || item.Scalar().empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, key, " holds an empty or non-text item"));
+    }
+    out.push_back(item.Scalar());
+  }
+  return out;
+}
+
+bool AnyMatches(const std::vector<std::string>& patterns, absl::string_view name) {
+  for (const std::string& pattern : patterns) {
+    if (MatchesPattern(pattern, name)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool MatchesPattern(absl::string_view pattern, absl::string_view name) {
+  // FNM_NOESCAPE: a backslash is an ordinary character in names.
+  return fnmatch(std::string(pattern).c_str(), std::string(name).c_str(), FNM_NOESCAPE) == 0;
+}
+
+absl::StatusOr<Policy> Policy::Parse(const std::string& yaml_text, const std::string& source) {
+  static const std::set<std::string> kEntryKeys = {"identity", "methods", "scripts", "sudo_as"};
+  Policy policy;
+  try {
+    const YAML::Node root = YAML::Load(yaml_text);
+    if (!root || root.IsNull()) return policy;
+    if (!root.IsMap()) return PolicyError(source, "must be a mapping with a 'callers' list");
+    for (const auto& item : root) {
+      if (item.first.as<std::string>() != "callers") {
+        return PolicyError(source,
+                           absl::StrCat("unknown policy key '", item.first.as<std::string>(), "'"));
+      }
+    }
+    const YAML::Node callers = root["callers"];
+    if (callers && !callers.IsSequence()) return PolicyError(source, "'callers' must be a list");
+    for (std::size_t i = 0; callers && i < callers.size(); ++i) {
+      const YAML::Node entry = callers[i];
+      const std::string where = absl::StrCat("callers[", i, "].");
+      if (!entry.IsMap()) return PolicyError(source, absl::StrCat(where, " must be a mapping"));
+      for (const auto& field : entry) {
+        if (kEntryKeys.count(field.first.as<std::string>()) == 0) {
+          return PolicyError(source, absl::StrCat("unknown policy key '", where,
+                                                  field.first.as<std::string>(), "'"));
+        }
+      }
+      CallerGrant grant;
+      if (!entry["identity"] || !entry["identity"].IsScalar() ||
+          entry["identity"].Scalar().empty()) {
+        return PolicyError(source, absl::StrCat(where, "identity is required"));
+      }
+      grant.identity = entry["identity"].Scalar();
+      if (policy.Find(grant.identity) != nullptr) {
+        return PolicyError(source,
+                           absl::StrCat(where, "identity '", grant.identity, "' is listed twice"));
+      }
+      for (auto [key, list] :
+           {std::pair{"methods", &grant.methods}, std::pair{"scripts", &grant.scripts},
+            std::pair{"sudo_as", &grant.sudo_as}}) {
+        absl::StatusOr<std::vector<std::string>> values = ReadList(entry, key, where);
+        if (!values.ok()) return PolicyError(source, values.status().message());
+        *list = *std::move(values);
+      }
+      policy.grants_.push_back(std::move(grant));
+    }
+  } catch (const YAML::Exception& e) {
+    return PolicyError(source, absl::StrCat("not valid YAML: line ", e.mark.line + 1, ": ", e.msg));
+  }
+  return policy;
+}
+
+const CallerGrant* Policy::Find(absl::string_view identity) const {
+  for (const CallerGrant& grant : grants_) {
+    if (grant.identity == identity) return &grant;
+  }
+  return nullptr;
+}
+
+bool Policy::Knows(absl::string_view identity) const { return Find(identity) != nullptr; }
+
+bool Policy::AllowsMethod(absl::string_view identity, absl::string_view method) const {
+  const CallerGrant* grant = Find(identity);
+  return grant != nullptr && AnyMatches(grant->methods, method);
+}
+
+bool Policy::AllowsScript(absl::string_view identity, absl::string_view script) const {
+  const CallerGrant* grant = Find(identity);
+  return grant != nullptr && AnyMatches(grant->scripts, script);
+}
+
+bool Policy::AllowsSudo(absl::string_view identity, absl::string_view sudo_as) const {
+  if (sudo_as.empty()) return true;
+  const CallerGrant* grant = Find(identity);
+  return grant != nullptr && AnyMatches(grant->sudo_as, sudo_as);
+}
+
+LivePolicy::LivePolicy(std::string path)
+    : path_(std::move(path)), current_(std::make_shared<const Policy>()) {}
+
+absl::Status LivePolicy::Reload() {
+  if (path_.empty()) return absl::OkStatus();
+  std::ifstream in(path_, std::ios::binary);
+  if (!in) return absl::UnavailableError(absl::StrCat("cannot read policy file '", path_, "'"));
+  std::stringstream text;
+  text << in.rdbuf();
+  absl::StatusOr<Policy> parsed = Policy::Parse(text.str(), path_);
+  if (!parsed.ok()) return parsed.status();
+  std::lock_guard<std::mutex> lock(mu_);
+  current_ = std::make_shared<const Policy>(*std::move(parsed));
+  return absl::OkStatus();
+}
+
+std::shared_ptr<const Policy> LivePolicy::Current() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return current_;
+}
+
+}  // namespace credbroker

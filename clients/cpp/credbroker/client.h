@@ -1,0 +1,9 @@
+// Everything a C++ caller of the credential broker needs: one include.
+#pragma once
+
+#include "credbroker/broker_error.h"
+#include "credbroker/channel.h"
+#include "credbroker/error_detail.h"
+#include "credbroker/login.h"
+#include "credbroker/token_source.h"
+#include "credbroker/v1/broker.grpc.pb.h"

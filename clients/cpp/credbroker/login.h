@@ -1,0 +1,48 @@
+// Login(): a person's password login through the broker, with the site's
+// two-factor step: BeginLogin, then SubmitSecondFactor with codes from a
+// CodeProvider until the broker answers a Session or a final error.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+
+#include "credbroker/broker_error.h"
+#include "credbroker/v1/broker.grpc.pb.h"
+
+namespace credbroker::client {
+
+// What the code provider is told when the site asks for a code.
+struct Challenge {
+  std::string challenge_id;
+  int attempts_left = 0;
+  std::chrono::system_clock::time_point expire_time;
+  // Null on the first ask; on a re-ask, the INVALID_SECOND_FACTOR error the
+  // previous code got (its attempts_left equals the field above).
+  const BrokerError* previous_error = nullptr;
+};
+
+// Returns the person's code (TOTP digits or a backup code). May throw to
+// abandon the login; the exception propagates out of Login().
+using CodeProvider = std::function<std::string(const Challenge&)>;
+
+struct LoginOptions {
+  // Empty: the broker's default site.
+  std::string site;
+  // Deadline of each call.
+  std::chrono::milliseconds timeout = std::chrono::seconds(30);
+};
+
+// Logs in with caller custody and returns the Session (access and refresh
+// token). Re-asks `codes` after INVALID_SECOND_FACTOR while attempts are
+// left. Throws BrokerError for every failed call (INVALID_CREDENTIALS,
+// INVALID_SECOND_FACTOR with attempts_left 0, CHALLENGE_NOT_FOUND, ...), and
+// std::invalid_argument if the site asks for a code and `codes` is empty.
+v1::Session Login(v1::CredentialBroker::StubInterface& stub, const std::string& username,
+                  const std::string& password, const CodeProvider& codes,
+                  const LoginOptions& options = {});
+
+// The Timestamp as a time_point.
+std::chrono::system_clock::time_point ToTimePoint(const google::protobuf::Timestamp& timestamp);
+
+}  // namespace credbroker::client

@@ -1,0 +1,147 @@
+// Single-flight token caching: the first caller that finds the token stale
+// calls the broker with the lock released; callers arriving meanwhile wait for
+// that call's outcome (the new token, or its error) instead of calling again.
+#include "credbroker/token_source.h"
+
+#include <stdexcept>
+
+#include "credbroker/broker_error.h"
+#include "credbroker/call_context.h"
+#include "credbroker/login.h"
+
+namespace credbroker::client {
+namespace detail {
+
+TokenCache::TokenCache(TokenSourceOptions options, Fetch fetch)
+    : options_(std::move(options)), fetch_(std::move(fetch)) {}
+
+void TokenCache::Set(v1::Session session) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  session_ = std::move(session);
+  has_session_ = true;
+}
+
+v1::Session TokenCache::Current() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return session_;
+}
+
+bool TokenCache::FreshLocked(std::chrono::seconds margin) const {
+  return has_session_ && !session_.access_token().empty() &&
+         ToTimePoint(session_.expire_time()) - std::chrono::system_clock::now() > margin;
+}
+
+std::string TokenCache::AccessToken() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  for (;;) {
+    if (FreshLocked(options_.margin)) return session_.access_token();
+    if (!in_flight_) break;
+    const uint64_t flight = flights_;
+    done_.wait(lock, [&] { return flights_ != flight; });
+    if (last_error_) std::rethrow_exception(last_error_);
+    // Just fetched: hand it out even if the site's lifetime is below the margin.
+    if (FreshLocked(std::chrono::seconds(0))) return session_.access_token();
+  }
+  in_flight_ = true;
+  const v1::Session current = session_;
+  lock.unlock();
+
+  v1::Session fetched;
+  std::exception_ptr error;
+  try {
+    fetched = fetch_(current);
+  } catch (...) {
+    error = std::current_exception();
+  }
+
+  lock.lock();
+  in_flight_ = false;
+  ++flights_;
+  last_error_ = error;
+  if (!error) {
+    // A refresh answer names no principal and may omit what did not change.
+    if (fetched.principal().user_login().empty() && fetched.principal().script_name().empty()) {
+      *fetched.mutable_principal() = current.principal();
+    }
+    if (fetched.site().empty()) fetched.set_site(current.site());
+    if (fetched.refresh_token().empty()) fetched.set_refresh_token(current.refresh_token());
+    session_ = fetched;
+    has_session_ = true;
+  }
+  const std::string token = session_.access_token();
+  lock.unlock();
+  done_.notify_all();
+  if (error) std::rethrow_exception(error);
+  if (options_.on_update) options_.on_update(fetched);
+  return token;
+}
+
+}  // namespace detail
+
+namespace {
+
+using detail::NewCallContext;
+
+}  // namespace
+
+SessionTokenSource::SessionTokenSource(std::shared_ptr<v1::CredentialBroker::StubInterface> stub,
+                                       v1::Session session, TokenSourceOptions options)
+    : stub_(std::move(stub)), options_(options) {
+  if (!stub_) throw std::invalid_argument("SessionTokenSource needs a stub");
+  if (session.refresh_token().empty()) {
+    throw std::invalid_argument("SessionTokenSource needs a session with a refresh token");
+  }
+  auto* stub_ptr = stub_.get();
+  const std::chrono::milliseconds timeout = options.timeout;
+  cache_ = std::make_unique<detail::TokenCache>(
+      std::move(options), [stub_ptr, timeout](const v1::Session& current) {
+        v1::RefreshSessionRequest request;
+        request.set_site(current.site());
+        request.set_refresh_token(current.refresh_token());
+        v1::Session fresh;
+        ThrowIfError(stub_ptr->RefreshSession(NewCallContext(timeout).get(), request, &fresh));
+        return fresh;
+      });
+  cache_->Set(std::move(session));
+}
+
+std::string SessionTokenSource::AccessToken() { return cache_->AccessToken(); }
+
+std::string SessionTokenSource::RefreshToken() const { return cache_->Current().refresh_token(); }
+
+v1::Session SessionTokenSource::CurrentSession() const { return cache_->Current(); }
+
+void SessionTokenSource::Revoke() {
+  const v1::Session current = cache_->Current();
+  v1::RevokeSessionRequest request;
+  request.set_refresh_token(current.refresh_token());
+  request.set_site(current.site());
+  v1::RevokeSessionResponse response;
+  ThrowIfError(stub_->RevokeSession(NewCallContext(options_.timeout).get(), request, &response));
+}
+
+ScriptTokenSource::ScriptTokenSource(std::shared_ptr<v1::CredentialBroker::StubInterface> stub,
+                                     std::string script_name, std::string script_key,
+                                     ScriptOptions script, TokenSourceOptions options) {
+  if (!stub) throw std::invalid_argument("ScriptTokenSource needs a stub");
+  const std::chrono::milliseconds timeout = options.timeout;
+  cache_ = std::make_unique<detail::TokenCache>(
+      std::move(options),
+      [stub = std::move(stub), name = std::move(script_name), key = std::move(script_key),
+       script = std::move(script), timeout](const v1::Session&) {
+        v1::IssueScriptSessionRequest request;
+        request.set_site(script.site);
+        request.set_script_name(name);
+        request.set_script_key(key);
+        request.set_sudo_as_login(script.sudo_as_login);
+        v1::Session session;
+        ThrowIfError(stub->IssueScriptSession(NewCallContext(timeout).get(), request, &session));
+        return session;
+      });
+}
+
+std::string ScriptTokenSource::AccessToken() { return cache_->AccessToken(); }
+
+v1::Session ScriptTokenSource::CurrentSession() const { return cache_->Current(); }
+
+}  // namespace credbroker::client

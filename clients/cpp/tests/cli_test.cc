@@ -1,0 +1,203 @@
+// The `credbroker` CLI as a process with piped stdin: login (JSON and export
+// output, re-ask after a wrong code), exit codes from reasons, refresh and
+// script-token, and that typed secrets never show up in its messages.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "credbroker/client.h"
+#include "test_env.h"
+
+namespace credbroker::client_testing {
+namespace {
+
+class CliTest : public ::testing::Test {
+ protected:
+  void Start(const BrokerConfig& config = {}) {
+    site_ = std::make_unique<FakeSite>(dir_);
+    broker_ = std::make_unique<Broker>(dir_, site_->url(), config);
+  }
+  CliResult Run(std::vector<std::string> args, const std::string& input = "",
+                const std::vector<std::string>& env = {}) {
+    args.insert(args.begin(), {"--broker", broker_->address()});
+    return RunCli(dir_, args, input, env);
+  }
+  static std::map<std::string, std::string> ParseExports(const std::string& out) {
+    std::map<std::string, std::string> vars;
+    std::istringstream lines(out);
+    std::string line;
+    while (std::getline(lines, line)) {
+      EXPECT_EQ(line.rfind("export ", 0), 0u) << line;
+      const size_t equals = line.find('=');
+      std::string value = line.substr(equals + 1);
+      if (value.size() >= 2 && value.front() == '\'') value = value.substr(1, value.size() - 2);
+      vars[line.substr(7, equals - 7)] = value;
+    }
+    return vars;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<FakeSite> site_;
+  std::unique_ptr<Broker> broker_;
+};
+
+TEST_F(CliTest, LoginPrintsSessionAsJson) {
+  Start();
+  const CliResult result =
+      Run({"login"}, "alice\nalice-password-1\n" + CurrentCode("JBSWY3DPEHPK3PXP") + "\n");
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const nlohmann::json session = nlohmann::json::parse(result.out);
+  EXPECT_EQ(session["user_login"], "alice");
+  EXPECT_EQ(session["site"], "main");
+  EXPECT_EQ(session["token_type"], "Bearer");
+  EXPECT_FALSE(session["refresh_token"].get<std::string>().empty());
+  EXPECT_GT(session["expires_at"].get<int64_t>(), std::time(nullptr));
+  EXPECT_EQ(site_->ReadProjects(session["access_token"]), 200);
+  EXPECT_EQ(result.err.find("alice-password-1"), std::string::npos);
+  EXPECT_EQ(site_->Requests("password"), 2);
+}
+
+TEST_F(CliTest, LoginExportFormatWithUserFlag) {
+  Start();
+  const CliResult result = Run({"login", "--user", "bob", "--format", "export"},
+                               "bob-password-1\n" + CurrentCode("KRUGKIDCN5RCA43F") + "\n");
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto vars = ParseExports(result.out);
+  ASSERT_EQ(vars.size(), 3u) << result.out;
+  EXPECT_EQ(site_->ReadProjects(vars.at("SHOTGRID_ACCESS_TOKEN")), 200);
+  EXPECT_FALSE(vars.at("SHOTGRID_REFRESH_TOKEN").empty());
+  EXPECT_GT(std::stoll(vars.at("SHOTGRID_TOKEN_EXPIRES_AT")), std::time(nullptr));
+}
+
+TEST_F(CliTest, WrongPasswordExitsThree) {
+  Start();
+  const CliResult result = Run({"login"}, "carol\nTypo-Secret-987\n");
+  EXPECT_EQ(result.exit_code, 3);
+  EXPECT_NE(result.err.find("wrong username or password"), std::string::npos) << result.err;
+  EXPECT_EQ(result.err.find("Typo-Secret-987"), std::string::npos);
+  EXPECT_EQ(result.out, "");
+}
+
+TEST_F(CliTest, WrongCodeIsAskedAgainShowingAttemptsLeft) {
+  Start();
+  const CliResult result =
+      Run({"login", "--user", "dave"}, "dave-password-1\n" + WrongCode("MRQXMZJNONSWG4TF") + "\n" +
+                                           CurrentCode("MRQXMZJNONSWG4TF") + "\n");
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.err.find("that code was not accepted; 4 attempts left"), std::string::npos)
+      << result.err;
+  EXPECT_EQ(nlohmann::json::parse(result.out)["user_login"], "dave");
+}
+
+TEST_F(CliTest, CodesExhaustedExitsFour) {
+  Start({"challenge:\n  max_attempts: 2\n"});
+  const std::string wrong = WrongCode("MVZGS3RNONSWG4TF");
+  const CliResult result =
+      Run({"login", "--user", "erin"}, "erin-password-1\n" + wrong + "\n" + wrong + "\n");
+  EXPECT_EQ(result.exit_code, 4) << result.err;
+  EXPECT_NE(result.err.find("1 attempt left"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("no attempts are left"), std::string::npos) << result.err;
+}
+
+TEST_F(CliTest, TooManyAttemptsExitsSixWithRetryAfter) {
+  Start();
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(Run({"login", "--user", "frank"}, "nope\n").exit_code, 3);
+  }
+  const CliResult result = Run({"login", "--user", "frank"}, "nope\n");
+  EXPECT_EQ(result.exit_code, 6);
+  EXPECT_NE(result.err.find("Try again in "), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find(" seconds"), std::string::npos) << result.err;
+}
+
+TEST_F(CliTest, RefreshReadsTheTokenFromTheEnvironment) {
+  Start();
+  auto stub = client::ConnectStub(broker_->address());
+  const v1::Session session =
+      client::Login(*stub, "grace", "grace-password-1",
+                    [](const client::Challenge&) { return CurrentCode("M5ZGCY3FFVZWKY3S"); });
+  const std::string env = "SHOTGRID_REFRESH_TOKEN=" + session.refresh_token();
+  const CliResult result = Run({"refresh"}, "", {env});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const nlohmann::json refreshed = nlohmann::json::parse(result.out);
+  EXPECT_NE(refreshed["refresh_token"], session.refresh_token());
+  EXPECT_EQ(site_->ReadProjects(refreshed["access_token"]), 200);
+  EXPECT_EQ(site_->Requests("refresh_token"), 1);
+
+  // Refresh tokens are single use.
+  const CliResult again = Run({"refresh"}, "", {env});
+  EXPECT_EQ(again.exit_code, 9);
+  EXPECT_NE(again.err.find("credbroker login"), std::string::npos) << again.err;
+  EXPECT_EQ(again.err.find(session.refresh_token()), std::string::npos);
+
+  const std::string file =
+      dir_.Write("refresh-token", refreshed["refresh_token"].get<std::string>() + "\n");
+  const CliResult from_file = Run({"refresh", "--refresh-token-file", file, "--format", "export"},
+                                  "", {"SHOTGRID_REFRESH_TOKEN="});
+  EXPECT_EQ(from_file.exit_code, 0) << from_file.err;
+  EXPECT_EQ(ParseExports(from_file.out).size(), 3u);
+}
+
+TEST_F(CliTest, ScriptTokenWithKeyFromEnvironmentOrFile) {
+  Start();
+  const CliResult from_env =
+      Run({"script-token", "ingest-bot"}, "", {"CREDBROKER_SCRIPT_KEY=ingest-bot-key-0001"});
+  ASSERT_EQ(from_env.exit_code, 0) << from_env.err;
+  const nlohmann::json session = nlohmann::json::parse(from_env.out);
+  EXPECT_EQ(session["script_name"], "ingest-bot");
+  EXPECT_FALSE(session.contains("refresh_token"));
+  EXPECT_EQ(site_->ReadProjects(session["access_token"]), 200);
+
+  const std::string key_file = dir_.Write("render.key", "render-farm-key-0002\n");
+  const CliResult from_file =
+      Run({"script-token", "render-farm", "--key-file", key_file, "--format", "export"}, "",
+          {"CREDBROKER_SCRIPT_KEY="});
+  ASSERT_EQ(from_file.exit_code, 0) << from_file.err;
+  const auto vars = ParseExports(from_file.out);
+  EXPECT_EQ(vars.count("SHOTGRID_REFRESH_TOKEN"), 0u);
+  EXPECT_EQ(site_->ReadProjects(vars.at("SHOTGRID_ACCESS_TOKEN")), 200);
+}
+
+TEST_F(CliTest, WrongScriptKeyExitsTen) {
+  Start();
+  const CliResult result =
+      Run({"script-token", "ingest-bot"}, "", {"CREDBROKER_SCRIPT_KEY=leaked-wrong-key"});
+  EXPECT_EQ(result.exit_code, 10);
+  EXPECT_NE(result.err.find("ingest-bot"), std::string::npos) << result.err;
+  EXPECT_EQ(result.err.find("leaked-wrong-key"), std::string::npos);
+}
+
+TEST_F(CliTest, UsageErrorsExitTwo) {
+  Start();
+  EXPECT_EQ(Run({}).exit_code, 2);
+  EXPECT_EQ(Run({"dance"}).exit_code, 2);
+  EXPECT_EQ(Run({"login", "--format", "yaml"}).exit_code, 2);
+  const CliResult key_in_argv = Run({"script-token", "ingest-bot", "--script-key", "k"});
+  EXPECT_EQ(key_in_argv.exit_code, 2);
+  EXPECT_NE(key_in_argv.err.find("never taken on the command line"), std::string::npos);
+  EXPECT_EQ(Run({"script-token", "ingest-bot"}, "", {"CREDBROKER_SCRIPT_KEY="}).exit_code, 2);
+  EXPECT_EQ(Run({"login"}, "").exit_code, 2);  // no username on stdin
+  EXPECT_EQ(Run({"login", "--ca-file", "/nonexistent.pem"}, "x\ny\n").exit_code, 2);
+  EXPECT_EQ(RunCli(dir_, {"--help"}, "").exit_code, 0);
+  EXPECT_EQ(site_->Requests("password"), 0);
+}
+
+TEST_F(CliTest, BrokerUnreachableExitsSeven) {
+  const CliResult result = RunCli(dir_, {"--broker", "127.0.0.1:1", "--timeout", "3", "login"},
+                                  "heidi\nheidi-password-1\n");
+  EXPECT_EQ(result.exit_code, 7);
+  EXPECT_NE(result.err.find("cannot reach the broker at 127.0.0.1:1"), std::string::npos)
+      << result.err;
+}
+
+TEST_F(CliTest, BrokerAddressFromEnvironment) {
+  Start();
+  const CliResult result = RunCli(
+      dir_, {"script-token", "ingest-bot"}, "",
+      {"CREDBROKER_ADDR=" + broker_->address(), "CREDBROKER_SCRIPT_KEY=ingest-bot-key-0001"});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+}
+
+}  // namespace
+}  // namespace credbroker::client_testing

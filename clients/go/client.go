@@ -1,0 +1,261 @@
+// Connection set-up and the broker calls of the Go client: Dial with its
+// options (CA bundle, client certificate, service bearer token), Login with
+// the two-factor step, Refresh, Revoke and ScriptSession.
+package credbroker
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	pb "credbroker/client/credbrokerv1"
+)
+
+// Session is the broker's session message (access token, expiry, refresh
+// token for caller custody, principal, site).
+type Session = pb.Session
+
+// Option configures Dial.
+type Option func(*dialConfig)
+
+type dialConfig struct {
+	caFile, certFile, keyFile string
+	serverName                string
+	token                     string
+	site                      string
+	extra                     []grpc.DialOption
+}
+
+// WithCA makes the connection TLS, trusting the PEM certificates in file
+// instead of the system roots.
+func WithCA(file string) Option { return func(c *dialConfig) { c.caFile = file } }
+
+// WithClientCert makes the connection TLS and presents this certificate and
+// key (PEM files) to the broker (mTLS).
+func WithClientCert(certFile, keyFile string) Option {
+	return func(c *dialConfig) { c.certFile, c.keyFile = certFile, keyFile }
+}
+
+// WithServerName overrides the name checked against the broker's certificate.
+func WithServerName(name string) Option { return func(c *dialConfig) { c.serverName = name } }
+
+// WithServiceToken sends `authorization: Bearer <token>` with every call.
+// Dial only allows plaintext to a loopback address, so the token leaves the
+// machine only over TLS.
+func WithServiceToken(token string) Option { return func(c *dialConfig) { c.token = token } }
+
+// WithSite names the broker-configured site used by every call of the
+// client; empty (the default) means the broker's default site.
+func WithSite(name string) Option { return func(c *dialConfig) { c.site = name } }
+
+// WithDialOptions passes extra options to grpc.DialContext.
+func WithDialOptions(opts ...grpc.DialOption) Option {
+	return func(c *dialConfig) { c.extra = append(c.extra, opts...) }
+}
+
+// Client calls the broker. It is safe for concurrent use.
+type Client struct {
+	conn *grpc.ClientConn
+	rpc  pb.CredentialBrokerClient
+	site string
+}
+
+// Dial connects to the broker at addr ("host:port"). Without WithCA or
+// WithClientCert the connection is plaintext when addr is a loopback address
+// (127.0.0.0/8, ::1, localhost) and TLS with the system roots otherwise.
+// Like grpc.DialContext it does not wait for the connection.
+func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
+	var cfg dialConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	dopts := []grpc.DialOption{}
+	if cfg.caFile != "" || cfg.certFile != "" || !isLoopback(addr) {
+		tc, err := tlsConfig(&cfg)
+		if err != nil {
+			return nil, err
+		}
+		dopts = append(dopts, grpc.WithTransportCredentials(credentials.NewTLS(tc)))
+	} else {
+		dopts = append(dopts, grpc.WithInsecure())
+	}
+	if cfg.token != "" {
+		dopts = append(dopts, grpc.WithPerRPCCredentials(bearer(cfg.token)))
+	}
+	dopts = append(dopts, cfg.extra...)
+	conn, err := grpc.DialContext(ctx, addr, dopts...)
+	if err != nil {
+		return nil, fmt.Errorf("credbroker: dial %s: %w", addr, err)
+	}
+	return &Client{conn: conn, rpc: pb.NewCredentialBrokerClient(conn), site: cfg.site}, nil
+}
+
+func tlsConfig(cfg *dialConfig) (*tls.Config, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: cfg.serverName}
+	if cfg.caFile != "" {
+		pem, err := os.ReadFile(cfg.caFile)
+		if err != nil {
+			return nil, fmt.Errorf("credbroker: CA bundle: %w", err)
+		}
+		tc.RootCAs = x509.NewCertPool()
+		if !tc.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("credbroker: no PEM certificate in %s", cfg.caFile)
+		}
+	}
+	if cfg.certFile != "" || cfg.keyFile != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.certFile, cfg.keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("credbroker: client certificate: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	return tc, nil
+}
+
+// isLoopback reports whether addr ("host:port") names this machine.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// bearer is the per-call service token. RequireTransportSecurity is false so
+// that it also works over plaintext loopback connections (tests, a sidecar);
+// Dial never makes a plaintext connection to another machine.
+type bearer string
+
+func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"authorization": "Bearer " + string(b)}, nil
+}
+
+func (bearer) RequireTransportSecurity() bool { return false }
+
+// Close closes the connection.
+func (c *Client) Close() error { return c.conn.Close() }
+
+// Stub returns the generated client, for calls this package does not wrap.
+// Its errors are plain gRPC status errors; AsBrokerError converts them.
+func (c *Client) Stub() pb.CredentialBrokerClient { return c.rpc }
+
+// ForSite returns a client sharing the connection that calls the named site.
+func (c *Client) ForSite(name string) *Client {
+	cc := *c
+	cc.site = name
+	return &cc
+}
+
+// AsBrokerError converts an error from the generated stub into a
+// *BrokerError when it carries a gRPC status.
+func AsBrokerError(err error) error { return fromRPC(err) }
+
+// Challenge is what a CodeProvider is told about the pending two-factor step.
+type Challenge struct {
+	ID           string
+	ExpireTime   time.Time
+	AttemptsLeft int32
+}
+
+// CodeProvider returns the person's two-factor code (TOTP digits or a backup
+// code). previous is nil on the first ask and the INVALID_SECOND_FACTOR error
+// when the last code was wrong. An error from it ends the login.
+type CodeProvider func(ctx context.Context, ch Challenge, previous *BrokerError) (string, error)
+
+// ErrSecondFactorRequired is returned by Login when the site asks for a code
+// and no CodeProvider was given.
+var ErrSecondFactorRequired = errors.New("credbroker: the site requires a second-factor code")
+
+// Login logs a person in with caller custody: BeginLogin, then, when the site
+// asks for a second factor, codes and SubmitSecondFactor, asking again after
+// a wrong code while the challenge has attempts left. Failures are
+// *BrokerError (e.g. INVALID_CREDENTIALS, INVALID_SECOND_FACTOR with
+// AttemptsLeft 0, TOO_MANY_ATTEMPTS).
+func (c *Client) Login(ctx context.Context, username, password string, codes CodeProvider) (*Session, error) {
+	res, err := c.rpc.BeginLogin(ctx, &pb.BeginLoginRequest{
+		Site: c.site, Username: username, Password: password,
+		Custody: pb.TokenCustody_TOKEN_CUSTODY_CALLER,
+	})
+	if err != nil {
+		return nil, fromRPC(err)
+	}
+	if s := res.GetSession(); s != nil {
+		return s, nil
+	}
+	pc := res.GetChallenge()
+	if pc == nil {
+		return nil, errors.New("credbroker: BeginLogin answered neither a session nor a challenge")
+	}
+	if codes == nil {
+		return nil, ErrSecondFactorRequired
+	}
+	ch := Challenge{ID: pc.GetChallengeId(), ExpireTime: timeOf(pc.GetExpireTime()), AttemptsLeft: pc.GetAttemptsLeft()}
+	var previous *BrokerError
+	for {
+		code, err := codes(ctx, ch, previous)
+		if err != nil {
+			return nil, err
+		}
+		res, err := c.rpc.SubmitSecondFactor(ctx, &pb.SubmitSecondFactorRequest{ChallengeId: ch.ID, Code: code})
+		if err == nil {
+			if s := res.GetSession(); s != nil {
+				return s, nil
+			}
+			return nil, errors.New("credbroker: SubmitSecondFactor answered no session")
+		}
+		err = fromRPC(err)
+		var be *BrokerError
+		if !errors.As(err, &be) || be.Reason != ReasonInvalidSecondFactor || be.AttemptsLeft <= 0 {
+			return nil, err
+		}
+		ch.AttemptsLeft, previous = be.AttemptsLeft, be
+	}
+}
+
+// Refresh exchanges a refresh token for a new session. The token sent is
+// spent: keep the returned RefreshToken.
+func (c *Client) Refresh(ctx context.Context, refreshToken string) (*Session, error) {
+	s, err := c.rpc.RefreshSession(ctx, &pb.RefreshSessionRequest{
+		Site: c.site, Session: &pb.RefreshSessionRequest_RefreshToken{RefreshToken: refreshToken},
+	})
+	return s, fromRPC(err)
+}
+
+// Revoke spends a refresh token at the site. The current access token stays
+// valid until it expires.
+func (c *Client) Revoke(ctx context.Context, refreshToken string) error {
+	_, err := c.rpc.RevokeSession(ctx, &pb.RevokeSessionRequest{
+		Site: c.site, Session: &pb.RevokeSessionRequest_RefreshToken{RefreshToken: refreshToken},
+	})
+	return fromRPC(err)
+}
+
+// ScriptSession issues a script-key session (no refresh token: ask again).
+// sudoAs is optional. An empty key asks the broker's keyring (not built yet:
+// NOT_IMPLEMENTED).
+func (c *Client) ScriptSession(ctx context.Context, script, key, sudoAs string) (*Session, error) {
+	s, err := c.rpc.IssueScriptSession(ctx, &pb.IssueScriptSessionRequest{
+		Site: c.site, ScriptName: script, ScriptKey: key, SudoAsLogin: sudoAs,
+	})
+	return s, fromRPC(err)
+}
+
+func timeOf(ts *timestamppb.Timestamp) time.Time {
+	if ts == nil {
+		return time.Time{}
+	}
+	return ts.AsTime()
+}

@@ -1,0 +1,235 @@
+// Browser tests of the web login example: Debian's Chromium, driven by
+// playwright-core, against `node server.js` talking to the real broker and
+// fake ShotGrid site. Screenshots of every page land in
+// $CREDBROKER_ARTIFACTS_DIR (default: test-artifacts/ beside this folder).
+"use strict";
+const assert = require("node:assert/strict");
+const { spawn } = require("node:child_process");
+const fs = require("node:fs");
+const os = require("node:os");
+const path = require("node:path");
+const { after, before, describe, test } = require("node:test");
+const { chromium } = require("playwright-core");
+const { Stack, USERS, totp } = require("credbroker-client/testing");
+
+const EXAMPLE = path.resolve(__dirname, "..");
+const ARTIFACTS = process.env.CREDBROKER_ARTIFACTS_DIR || path.join(EXAMPLE, "test-artifacts");
+const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+
+/** Starts `node server.js` on a port the OS picks; resolves with its URL and output. */
+async function startServer(stack) {
+  const child = spawn(process.execPath, [path.join(EXAMPLE, "server.js")], {
+    cwd: EXAMPLE,
+    env: { ...process.env, BROKER_ADDR: stack.brokerAddress, SHOTGRID_URL: stack.siteUrl, PORT: "0" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const output = { text: "" };
+  child.stderr.on("data", (chunk) => (output.text += chunk));
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${output.text}`)), 20_000);
+    child.once("exit", (code) => reject(new Error(`server exited with ${code}: ${output.text}`)));
+    child.stdout.on("data", (chunk) => {
+      output.text += chunk;
+      const match = /"event":"listening","url":"([^"]+)"/.exec(output.text);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+  });
+  return { child, url, output };
+}
+
+describe("web login example in Chromium", () => {
+  let stack;
+  let server;
+  let context;
+  let profile;
+
+  before(async () => {
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    stack = await Stack.start();
+    server = await startServer(stack);
+    profile = fs.mkdtempSync(path.join(os.tmpdir(), "credbroker-chromium-"));
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run"],
+      viewport: { width: 900, height: 700 },
+    });
+  });
+
+  after(async () => {
+    await context?.close();
+    if (server && server.child.exitCode === null) {
+      const done = new Promise((resolve) => server.child.once("exit", resolve));
+      server.child.kill("SIGTERM");
+      await done;
+    }
+    await stack?.stop();
+    if (profile) fs.rmSync(profile, { recursive: true, force: true });
+  });
+
+  /** A fresh page with no cookies, so each test starts signed out. */
+  async function freshPage() {
+    await context.clearCookies();
+    return context.newPage();
+  }
+
+  async function shot(page, name) {
+    await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+  }
+
+  async function signIn(page, user, password) {
+    await page.goto(server.url);
+    await page.fill("#username", user);
+    await page.fill("#password", password);
+    await page.click("#login");
+  }
+
+  test("happy path: password, TOTP code, then the projects", async () => {
+    const page = await freshPage();
+    const first = await page.goto(server.url);
+    assert.equal(first.headers()["cache-control"], "no-store");
+    await page.fill("#username", USERS.alice.login);
+    await shot(page, "01-login");
+    await page.fill("#password", USERS.alice.password);
+    await page.click("#login");
+
+    await page.waitForSelector("#code");
+    assert.ok(page.url().endsWith("/verify"));
+    assert.ok(!(await page.content()).includes(USERS.alice.password), "the password came back to the browser");
+    await shot(page, "02-verify");
+    await page.fill("#code", totp(USERS.alice.secret));
+    await page.click("#verify");
+
+    await page.waitForSelector("#projects");
+    assert.ok(page.url().endsWith("/projects"));
+    assert.equal(await page.textContent("#user"), "alice");
+    const projects = await page.$$eval("#projects li", (items) => items.map((li) => li.textContent));
+    assert.ok(projects.includes("Feature Film A"), JSON.stringify(projects));
+    await shot(page, "03-projects");
+
+    const cookies = await context.cookies();
+    assert.equal(cookies.length, 1);
+    assert.equal(cookies[0].name, "sid");
+    assert.equal(cookies[0].httpOnly, true);
+    assert.equal(cookies[0].sameSite, "Strict");
+    assert.ok(!cookies[0].value.includes(USERS.alice.password));
+    assert.ok(!server.output.text.includes(USERS.alice.password), "the password reached the server's log");
+
+    // Signing out revokes the refresh token and forgets the session.
+    await page.click("#logout");
+    await page.waitForSelector("#login");
+    await page.goto(`${server.url}/projects`);
+    await page.waitForSelector("#login");
+    await page.close();
+  });
+
+  test("the projects page refreshes the access token before and when it expires", async () => {
+    const page = await freshPage();
+    const base = (await stack.requests()).refresh_token;
+    const refreshes = async () => (await stack.requests()).refresh_token - base;
+    // Tokens that live 30 s are within the 60 s margin: refreshed before each use.
+    await stack.control("settings", { token_lifetime: 30 });
+    try {
+      await signIn(page, USERS.heidi.login, USERS.heidi.password);
+      await page.fill("#code", totp(USERS.heidi.secret));
+      await page.click("#verify");
+      await page.waitForSelector("#projects li");
+      assert.equal(await refreshes(), 1);
+      await page.reload();
+      await page.waitForSelector("#projects li");
+      assert.equal(await refreshes(), 2);
+    } finally {
+      await stack.control("settings", { token_lifetime: 600 });
+    }
+    await page.reload(); // refreshed once more, now to a 600 s token
+    await page.waitForSelector("#projects li");
+    assert.equal(await refreshes(), 3);
+
+    // The site's clock moves past the token's life: the site answers 401, the backend refreshes once.
+    await stack.control("clock", { offset_seconds: 4000 });
+    try {
+      await page.reload();
+      await page.waitForSelector("#projects li");
+      assert.equal(await page.textContent("#user"), "heidi");
+      assert.equal(await refreshes(), 4);
+      await page.reload();
+      await page.waitForSelector("#projects li");
+      assert.equal(await refreshes(), 4);
+    } finally {
+      await stack.control("clock", { offset_seconds: 0 });
+    }
+    await page.close();
+  });
+
+  test("a wrong code shows the attempts left", async () => {
+    const page = await freshPage();
+    await signIn(page, USERS.bob.login, USERS.bob.password);
+    await page.waitForSelector("#code");
+    await page.fill("#code", "000000");
+    await page.click("#verify");
+    await page.waitForSelector("#error");
+    assert.match(await page.textContent("#error"), /4 attempts left/);
+    assert.ok(page.url().endsWith("/verify"));
+    await shot(page, "04-wrong-code");
+    await page.close();
+  });
+
+  test("a wrong password shows an error and keeps no password", async () => {
+    const page = await freshPage();
+    await signIn(page, USERS.carol.login, "not-her-password");
+    await page.waitForSelector("#error");
+    assert.equal(await page.textContent("#error"), "Wrong username or password.");
+    assert.equal(await page.inputValue("#username"), "carol");
+    assert.equal(await page.inputValue("#password"), "");
+    assert.ok(!(await page.content()).includes("not-her-password"));
+    await shot(page, "05-wrong-password");
+    await page.close();
+  });
+
+  test("five wrong codes send the person back to the start", async () => {
+    const page = await freshPage();
+    await signIn(page, USERS.dave.login, USERS.dave.password);
+    for (let i = 0; i < 5; i++) {
+      await page.waitForSelector("#code");
+      await page.fill("#code", "000000");
+      await page.click("#verify");
+      await page.waitForSelector("#error");
+    }
+    await page.waitForSelector("#login");
+    assert.equal(new URL(page.url()).pathname, "/");
+    assert.match(await page.textContent("#error"), /sign in again/i);
+    await shot(page, "06-attempts-exhausted");
+    await page.close();
+  });
+
+  test("an expired challenge sends the person back to the start", async () => {
+    // A broker whose challenges live 1 s, with its own site and backend.
+    const shortStack = await Stack.start({ brokerConfig: "challenge:\n  lifetime_seconds: 1\n" });
+    const shortServer = await startServer(shortStack);
+    try {
+      const page = await freshPage();
+      await page.goto(shortServer.url);
+      await page.fill("#username", USERS.erin.login);
+      await page.fill("#password", USERS.erin.password);
+      await page.click("#login");
+      await page.waitForSelector("#code");
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      await page.fill("#code", totp(USERS.erin.secret));
+      await page.click("#verify");
+      await page.waitForSelector("#login");
+      assert.equal(new URL(page.url()).pathname, "/");
+      assert.match(await page.textContent("#error"), /expired or was already used/);
+      await shot(page, "07-challenge-expired");
+      await page.close();
+    } finally {
+      const done = new Promise((resolve) => shortServer.child.once("exit", resolve));
+      shortServer.child.kill("SIGTERM");
+      await done;
+      await shortStack.stop();
+    }
+  });
+});
