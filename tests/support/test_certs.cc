@@ -27,19 +27,22 @@ CertificateAuthority MakeCertificateAuthority(const std::string& dir, const std:
 }
 
 Certificate IssueCertificate(const CertificateAuthority& ca, const std::string& dir,
-                             const std::string& name) {
+                             const std::string& name, const std::string& extra_san) {
   Certificate cert{dir + "/" + name + ".pem", dir + "/" + name + ".key"};
   const std::string csr = dir + "/" + name + ".csr";
   const std::string extensions = dir + "/" + name + ".ext";
   {
     std::FILE* out = std::fopen(extensions.c_str(), "w");
     if (out == nullptr) throw std::runtime_error("cannot write " + extensions);
-    std::fputs(
-        "basicConstraints=CA:FALSE\n"
-        "keyUsage=digitalSignature,keyEncipherment\n"
-        "extendedKeyUsage=serverAuth,clientAuth\n"
-        "subjectAltName=IP:127.0.0.1,DNS:localhost\n",
-        out);
+    const std::string san = extra_san.empty() ? "IP:127.0.0.1,DNS:localhost"
+                                              : extra_san + ",IP:127.0.0.1,DNS:localhost";
+    std::fputs(("basicConstraints=CA:FALSE\n"
+                "keyUsage=digitalSignature,keyEncipherment\n"
+                "extendedKeyUsage=serverAuth,clientAuth\n"
+                "subjectAltName=" +
+                san + "\n")
+                   .c_str(),
+               out);
     std::fclose(out);
   }
   Run("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj '/CN=" + name +

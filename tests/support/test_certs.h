@@ -19,8 +19,10 @@ struct Certificate {
 // Makes a CA named `name` in `dir`.
 CertificateAuthority MakeCertificateAuthority(const std::string& dir, const std::string& name);
 // Issues a certificate for `name` signed by `ca`, with subjectAltName
-// IP:127.0.0.1 and DNS:localhost, usable for servers and clients.
+// IP:127.0.0.1 and DNS:localhost plus `extra_san` (e.g.
+// "URI:spiffe://studio.test/ns/pipeline/sa/ingest"), usable for servers and
+// clients.
 Certificate IssueCertificate(const CertificateAuthority& ca, const std::string& dir,
-                             const std::string& name);
+                             const std::string& name, const std::string& extra_san = "");
 
 }  // namespace credbroker::testing
