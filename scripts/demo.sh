@@ -62,5 +62,11 @@ echo "$CODE" | CREDBROKER_PASSWORD=alice-password-1 CREDBROKER_SCRIPT_KEY=ingest
   "$BUILD_DIR/clients/cpp/two-step-login-example" "$BROKER" alice ingest-bot
 
 echo
+echo "== The same two-step login from the credbroker CLI, as bob (username, password, code on stdin)"
+printf '%s\n%s\n%s\n' bob bob-password-1 "$(oathtool --totp -b KRUGKIDCN5RCA43F)" |
+  "$BUILD_DIR/clients/cpp/credbroker" --broker "$BROKER" login --format json |
+  sed -E 's/"(access|refresh)_token": "(.{6})[^"]*"/"\1_token": "\2... (shortened)"/g'
+
+echo
 echo "== The broker's audit trail (one JSON line per step; no secrets):"
 grep '"event":"audit"' "$WORK/broker.log" || true
