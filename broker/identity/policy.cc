@@ -2,7 +2,6 @@
 // ConfigMap must not open or close the broker by accident.
 #include "broker/identity/policy.h"
 
-#include <fnmatch.h>
 #include <yaml-cpp/yaml.h>
 
 #include <fstream>
@@ -45,8 +44,25 @@ bool AnyMatches(const std::vector<std::string>& patterns, absl::string_view name
 }  // namespace
 
 bool MatchesPattern(absl::string_view pattern, absl::string_view name) {
-  // FNM_NOESCAPE: a backslash is an ordinary character in names.
-  return fnmatch(std::string(pattern).c_str(), std::string(name).c_str(), FNM_NOESCAPE) == 0;
+  // Only '*' is special: identities and logins may contain '?', '[' or '\\'.
+  // Greedy matching with backtracking to the last '*'.
+  std::size_t p = 0, n = 0, star = absl::string_view::npos, resume = 0;
+  while (n < name.size()) {
+    if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      resume = n;
+    } else if (p < pattern.size() && pattern[p] == name[n]) {
+      ++p;
+      ++n;
+    } else if (star != absl::string_view::npos) {
+      p = star + 1;
+      n = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
 }
 
 absl::StatusOr<Policy> Policy::Parse(const std::string& yaml_text, const std::string& source) {
@@ -63,11 +79,16 @@ absl::StatusOr<Policy> Policy::Parse(const std::string& yaml_text, const std::st
       }
     }
     const YAML::Node callers = root["callers"];
-    if (callers && !callers.IsSequence()) return PolicyError(source, "'callers' must be a list");
+    // `callers:` with every entry commented out is an empty list: deny all.
+    if (callers && !callers.IsNull() && !callers.IsSequence()) {
+      return PolicyError(source, "'callers' must be a list");
+    }
     for (std::size_t i = 0; callers && i < callers.size(); ++i) {
       const YAML::Node entry = callers[i];
       const std::string where = absl::StrCat("callers[", i, "].");
-      if (!entry.IsMap()) return PolicyError(source, absl::StrCat(where, " must be a mapping"));
+      if (!entry.IsMap()) {
+        return PolicyError(source, absl::StrCat("callers[", i, "] must be a mapping"));
+      }
       for (const auto& field : entry) {
         if (kEntryKeys.count(field.first.as<std::string>()) == 0) {
           return PolicyError(source, absl::StrCat("unknown policy key '", where,

@@ -1,6 +1,4 @@
 // Waiters are called outside the lock so that they may use the cache again.
-// Timers carry the entry's generation: one armed before a newer fetch finds a
-// different generation and does nothing.
 #include "broker/scripts/token_cache.h"
 
 #include <optional>
@@ -32,10 +30,16 @@ bool TokenCache::DueForRenewal(const Entry& entry, absl::Time now) const {
          now - entry.fetched_at >= entry.token.grant.expires_in * settings_.renew_after;
 }
 
+std::shared_ptr<TokenCache::Flight> TokenCache::NewFlight(Entry& entry) {
+  entry.flight = std::make_shared<Flight>();
+  entry.generation = next_generation_++;
+  return entry.flight;
+}
+
 void TokenCache::GetOrFetch(const std::string& key, const Fetch& fetch, TokenCallback done,
                             bool renew_in_background) {
   std::optional<CachedToken> hit;
-  bool start_fetch = false;
+  std::shared_ptr<Flight> started;
   {
     std::lock_guard<std::mutex> lock(mu_);
     const absl::Time now = clock_.Now();
@@ -45,22 +49,25 @@ void TokenCache::GetOrFetch(const std::string& key, const Fetch& fetch, TokenCal
     if (Usable(entry, now)) {
       hit = entry.token;
       // Refresh ahead: renew now, keep serving the current token meanwhile.
-      start_fetch = DueForRenewal(entry, now) && !entry.fetching;
+      if (DueForRenewal(entry, now) && !entry.flight) started = NewFlight(entry);
     } else {
-      entry.waiters.push_back(std::move(done));
-      start_fetch = !entry.fetching;
+      if (!entry.flight) started = NewFlight(entry);
+      entry.flight->waiters.push_back(std::move(done));
     }
-    if (start_fetch) entry.fetching = true;
   }
   if (hit) done(*std::move(hit));
-  if (start_fetch) StartFetch(key, fetch);
+  if (started) StartFetch(key, std::move(started), fetch);
 }
 
-void TokenCache::StartFetch(const std::string& key, const Fetch& fetch) {
-  fetch([this, key](absl::StatusOr<TokenGrant> grant) { OnFetched(key, std::move(grant)); });
+void TokenCache::StartFetch(const std::string& key, std::shared_ptr<Flight> flight,
+                            const Fetch& fetch) {
+  fetch([this, key, flight = std::move(flight)](absl::StatusOr<TokenGrant> grant) {
+    OnFetched(key, flight, std::move(grant));
+  });
 }
 
-void TokenCache::OnFetched(const std::string& key, absl::StatusOr<TokenGrant> grant) {
+void TokenCache::OnFetched(const std::string& key, const std::shared_ptr<Flight>& flight,
+                           absl::StatusOr<TokenGrant> grant) {
   std::vector<TokenCallback> waiters;
   absl::StatusOr<CachedToken> answer = absl::UnknownError("unset");
   if (!grant.ok()) answer = grant.status();
@@ -68,25 +75,26 @@ void TokenCache::OnFetched(const std::string& key, absl::StatusOr<TokenGrant> gr
   {
     std::lock_guard<std::mutex> lock(mu_);
     const absl::Time now = clock_.Now();
-    Entry& entry = entries_[key];
-    waiters.swap(entry.waiters);
-    entry.fetching = false;
-    ++entry.generation;
+    waiters.swap(flight->waiters);
     if (grant.ok()) answer = CachedToken{*grant, now + grant->expires_in};
-    if (entry.discard) {
-      // Dropped while the fetch was under way (its key changed): answer the
-      // waiters, keep nothing.
-      entries_.erase(key);
-    } else if (grant.ok()) {
-      entry.has_token = true;
-      entry.token = *answer;
-      entry.fetched_at = now;
-      check.emplace(entry.generation, grant->expires_in * settings_.renew_after);
-    } else if (Usable(entry, now)) {
-      // The site failed a renewal; the current token still serves.
-      check.emplace(entry.generation, std::min(kRenewalRetry, (entry.token.expire_time - now) / 4));
-    } else {
-      entries_.erase(key);
+    auto it = entries_.find(key);
+    // An entry dropped (its key changed) while this fetch was under way keeps
+    // nothing it brings; its waiters still get the answer.
+    if (it != entries_.end() && it->second.flight == flight) {
+      Entry& entry = it->second;
+      entry.flight = nullptr;
+      if (grant.ok()) {
+        entry.has_token = true;
+        entry.token = *answer;
+        entry.fetched_at = now;
+        check.emplace(entry.generation, grant->expires_in * settings_.renew_after);
+      } else if (Usable(entry, now)) {
+        // The site failed a renewal; the current token still serves.
+        check.emplace(entry.generation,
+                      std::min(kRenewalRetry, (entry.token.expire_time - now) / 4));
+      } else {
+        entries_.erase(it);
+      }
     }
   }
   if (check) ScheduleCheck(key, check->first, check->second);
@@ -99,47 +107,35 @@ void TokenCache::ScheduleCheck(const std::string& key, uint64_t generation, absl
 }
 
 void TokenCache::OnTimer(const std::string& key, uint64_t generation) {
+  std::shared_ptr<Flight> started;
   Fetch renewal;
-  std::optional<absl::Duration> recheck;
+  std::optional<std::pair<uint64_t, absl::Duration>> recheck;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = entries_.find(key);
-    if (it == entries_.end() || it->second.generation != generation || it->second.fetching) {
-      return;
-    }
+    if (it == entries_.end() || it->second.generation != generation || it->second.flight) return;
     Entry& entry = it->second;
     const absl::Time now = clock_.Now();
     const bool used_since_fetch = entry.last_used > entry.fetched_at;
     if (entry.renewal && used_since_fetch) {
-      entry.fetching = true;
       renewal = entry.renewal;
+      started = NewFlight(entry);
     } else if (now >= entry.token.expire_time) {
       // Nobody asked since the last fetch and the token is spent: forget it.
       entries_.erase(it);
     } else {
       // Nobody asked (or there is no way to renew): look again at expiry.
-      recheck = entry.token.expire_time - now;
+      recheck.emplace(entry.generation, entry.token.expire_time - now);
     }
   }
-  if (recheck) ScheduleCheck(key, generation, *recheck);
-  if (renewal) StartFetch(key, renewal);
+  if (recheck) ScheduleCheck(key, recheck->first, recheck->second);
+  if (started) StartFetch(key, std::move(started), renewal);
 }
 
 void TokenCache::DropIf(const std::function<bool(const std::string&)>& matches) {
   std::lock_guard<std::mutex> lock(mu_);
   for (auto it = entries_.begin(); it != entries_.end();) {
-    if (matches(it->first) && !it->second.fetching) {
-      it = entries_.erase(it);
-    } else {
-      if (matches(it->first)) {
-        // A fetch is under way: forget the token and the way to renew it; the
-        // fetch still answers its waiters.
-        it->second.discard = true;
-        it->second.has_token = false;
-        it->second.renewal = nullptr;
-      }
-      ++it;
-    }
+    it = matches(it->first) ? entries_.erase(it) : std::next(it);
   }
 }
 

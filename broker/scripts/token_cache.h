@@ -12,6 +12,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -57,22 +58,32 @@ class TokenCache {
   std::size_t SizeForTest() const;
 
  private:
+  // One site call and the callers waiting for it. A fetch keeps its flight
+  // alive, so an entry dropped meanwhile still answers its waiters, while
+  // callers arriving after the drop start a flight of their own.
+  struct Flight {
+    std::vector<TokenCallback> waiters;
+  };
+
   struct Entry {
     bool has_token = false;
     CachedToken token;
     absl::Time fetched_at;
     absl::Time last_used;
-    bool fetching = false;
-    std::vector<TokenCallback> waiters;
-    Fetch renewal;            // set for background renewal
-    uint64_t generation = 0;  // bumps on each fetch, so stale timers do nothing
-    bool discard = false;     // dropped while fetching: keep nothing it brings
+    std::shared_ptr<Flight> flight;  // set while a fetch is under way
+    Fetch renewal;                   // set for background renewal
+    // Unique across the cache, new at each fetch: a timer armed for an older
+    // fetch, or for a dropped entry, finds a different number and does nothing.
+    uint64_t generation = 0;
   };
 
   bool Usable(const Entry& entry, absl::Time now) const;
   bool DueForRenewal(const Entry& entry, absl::Time now) const;
-  void StartFetch(const std::string& key, const Fetch& fetch);
-  void OnFetched(const std::string& key, absl::StatusOr<TokenGrant> grant);
+  // Starts a flight for `entry` (needs mu_); returns it for StartFetch.
+  std::shared_ptr<Flight> NewFlight(Entry& entry);
+  void StartFetch(const std::string& key, std::shared_ptr<Flight> flight, const Fetch& fetch);
+  void OnFetched(const std::string& key, const std::shared_ptr<Flight>& flight,
+                 absl::StatusOr<TokenGrant> grant);
   void ScheduleCheck(const std::string& key, uint64_t generation, absl::Duration delay);
   void OnTimer(const std::string& key, uint64_t generation);
 
@@ -81,6 +92,7 @@ class TokenCache {
   Scheduler* const scheduler_;
   mutable std::mutex mu_;
   std::map<std::string, Entry> entries_;
+  uint64_t next_generation_ = 1;
 };
 
 }  // namespace credbroker

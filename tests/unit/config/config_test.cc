@@ -2,7 +2,13 @@
 // rules that keep passwords off clear-text links.
 #include "broker/config/config.h"
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <string>
+#include <utility>
 
 #include "gtest/gtest.h"
 
@@ -235,6 +241,206 @@ TEST(ConfigTest, SplitHostPort) {
   EXPECT_EQ(port, 0);
   EXPECT_FALSE(SplitHostPort(":80", &host, &port).ok());
   EXPECT_FALSE(SplitHostPort("host:-1", &host, &port).ok());
+}
+
+// Readable placeholder files for tls.cert_file / key_file and client_ca_file:
+// CheckConfig only checks that they can be read.
+class TempFiles {
+ public:
+  TempFiles() {
+    char dir[] = "/tmp/config_test.XXXXXX";
+    dir_ = mkdtemp(dir);
+    for (const char* name : {"cert.pem", "key.pem", "ca.pem"}) {
+      std::ofstream(dir_ + "/" + name) << "placeholder\n";
+    }
+  }
+  ~TempFiles() {
+    for (const char* name : {"cert.pem", "key.pem", "ca.pem"}) {
+      std::remove((dir_ + "/" + name).c_str());
+    }
+    rmdir(dir_.c_str());
+  }
+  std::string Tls() const {
+    return "tls:\n  cert_file: " + dir_ + "/cert.pem\n  key_file: " + dir_ + "/key.pem\n";
+  }
+  std::string ca() const { return dir_ + "/ca.pem"; }
+
+ private:
+  std::string dir_;
+};
+
+const std::string kDigestA(64, 'a');
+const std::string kDigestB = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+
+TEST(ConfigTest, CallersAreRead) {
+  TempFiles files;
+  absl::StatusOr<Config> config = ParseConfig(std::string(kMinimal) + files.Tls() +
+                                                  "callers:\n"
+                                                  "  client_ca_file: " +
+                                                  files.ca() +
+                                                  "\n"
+                                                  "  allow_anonymous: true\n"
+                                                  "  service_tokens:\n"
+                                                  "    - identity: ingest\n"
+                                                  "      sha256: " +
+                                                  kDigestA +
+                                                  "\n"
+                                                  "    - identity: spiffe://s.example/render\n"
+                                                  "      sha256: " +
+                                                  kDigestB +
+                                                  "\n"
+                                                  "keyring_dir: /var/run/keyring\n"
+                                                  "policy_file: " +
+                                                  files.ca() + "\n",
+                                              "test.yaml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_TRUE(CheckConfig(*config).ok()) << CheckConfig(*config);
+  EXPECT_EQ(config->callers.client_ca_file, files.ca());
+  EXPECT_TRUE(config->callers.allow_anonymous);
+  EXPECT_FALSE(config->allow_anonymous_remote_callers);
+  EXPECT_TRUE(config->callers.enabled());
+  ASSERT_EQ(config->callers.service_tokens.size(), 2u);
+  EXPECT_EQ(config->callers.service_tokens[0].identity, "ingest");
+  EXPECT_EQ(config->callers.service_tokens[0].sha256, kDigestA);
+  EXPECT_EQ(config->callers.service_tokens[1].identity, "spiffe://s.example/render");
+  EXPECT_EQ(config->callers.service_tokens[1].sha256, kDigestB);
+  EXPECT_EQ(config->keyring_dir, "/var/run/keyring");
+  EXPECT_EQ(config->policy_file, files.ca());
+}
+
+TEST(ConfigTest, CallersDefaultToAnonymous) {
+  absl::StatusOr<Config> config = ParseConfig(kMinimal, "test.yaml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_FALSE(config->callers.enabled());
+  EXPECT_FALSE(config->callers.allow_anonymous);
+  EXPECT_FALSE(config->allow_anonymous_remote_callers);
+  EXPECT_TRUE(config->keyring_dir.empty());
+  EXPECT_TRUE(config->policy_file.empty());
+  EXPECT_DOUBLE_EQ(config->script_token_renew_after, 0.8);
+}
+
+std::string WithServiceTokenDigest(const std::string& sha256) {
+  return std::string(kMinimal) +
+         "callers:\n  service_tokens:\n    - identity: ingest\n      sha256: \"" + sha256 + "\"\n";
+}
+
+TEST(ConfigTest, ServiceTokenMustBeAHexDigest) {
+  const std::string key = "callers.service_tokens[0].sha256";
+  ExpectRefused(ParseConfig(WithServiceTokenDigest("my-raw-service-token"), "t").status(), key);
+  ExpectRefused(ParseConfig(WithServiceTokenDigest(std::string(64, 'g')), "t").status(), key);
+  ExpectRefused(ParseConfig(WithServiceTokenDigest(std::string(64, 'A')), "t").status(), key);
+  ExpectRefused(ParseConfig(WithServiceTokenDigest(std::string(63, 'a')), "t").status(), key);
+  ExpectRefused(ParseConfig(WithServiceTokenDigest(std::string(65, 'a')), "t").status(), key);
+  ExpectRefused(ParseConfig(WithServiceTokenDigest(""), "t").status(), key);
+  ExpectRefused(ParseConfig(WithServiceTokenDigest(" " + std::string(63, 'a')), "t").status(), key);
+  EXPECT_TRUE(ParseConfig(WithServiceTokenDigest(kDigestB), "t").ok());
+  // The message says what to put there, never echoing the token.
+  const absl::Status raw =
+      ParseConfig(WithServiceTokenDigest("my-raw-service-token"), "t").status();
+  EXPECT_NE(raw.message().find("SHA-256"), absl::string_view::npos) << raw;
+  EXPECT_EQ(raw.message().find("my-raw-service-token"), absl::string_view::npos) << raw;
+}
+
+TEST(ConfigTest, CallersShapeErrorsNamed) {
+  ExpectRefused(ParseConfig(std::string(kMinimal) + "callers:\n  tokens: []\n", "t").status(),
+                "callers.tokens");
+  ExpectRefused(
+      ParseConfig(std::string(kMinimal) + "callers:\n  service_tokens: abc\n", "t").status(),
+      "callers.service_tokens");
+  ExpectRefused(ParseConfig(std::string(kMinimal) +
+                                "callers:\n  service_tokens:\n    - sha256: " + kDigestA + "\n",
+                            "t")
+                    .status(),
+                "callers.service_tokens[0].identity");
+  ExpectRefused(ParseConfig(std::string(kMinimal) +
+                                "callers:\n  service_tokens:\n    - identity: "
+                                "a\n      sha256: " +
+                                kDigestA + "\n      token: x\n",
+                            "t")
+                    .status(),
+                "callers.service_tokens[0].token");
+  ExpectRefused(
+      ParseConfig(std::string(kMinimal) + "callers:\n  allow_anonymous: yes\n", "t").status(),
+      "callers.allow_anonymous");
+  ExpectRefused(
+      ParseConfig(std::string(kMinimal) + "callers:\n  allow_anonymous_remote: 1\n", "t").status(),
+      "callers.allow_anonymous_remote");
+  ExpectRefused(ParseConfig(std::string(kMinimal) + "callers: []\n", "t").status(), "callers");
+}
+
+TEST(ConfigTest, NonLoopbackListenWithTlsNeedsIdentifiedCallers) {
+  TempFiles files;
+  const std::string remote = WithListen("0.0.0.0:50051") + files.Tls();
+  const absl::Status refused = ParseAndCheck(remote);
+  ExpectRefused(refused, "listen");
+  ExpectRefused(refused, "callers.allow_anonymous_remote");
+
+  EXPECT_TRUE(ParseAndCheck(remote + "callers:\n  allow_anonymous_remote: true\n").ok())
+      << ParseAndCheck(remote + "callers:\n  allow_anonymous_remote: true\n");
+  ExpectRefused(ParseAndCheck(remote + "callers:\n  allow_anonymous_remote: false\n"), "listen");
+  // allow_anonymous alone is about callers without credentials, not about
+  // listening off loopback.
+  ExpectRefused(ParseAndCheck(remote + "callers:\n  allow_anonymous: true\n"), "listen");
+  const std::string tokens =
+      remote + "callers:\n  service_tokens:\n    - identity: a\n      sha256: " + kDigestA + "\n";
+  EXPECT_TRUE(ParseAndCheck(tokens).ok()) << ParseAndCheck(tokens);
+  const std::string certs = remote + "callers:\n  client_ca_file: " + files.ca() + "\n";
+  EXPECT_TRUE(ParseAndCheck(certs).ok()) << ParseAndCheck(certs);
+}
+
+TEST(ConfigTest, NonLoopbackListenWithCallersStillNeedsTls) {
+  const std::string yaml = WithListen("0.0.0.0:50051") +
+                           "callers:\n  allow_anonymous_remote: true\n  service_tokens:\n"
+                           "    - identity: a\n      sha256: " +
+                           kDigestA + "\n";
+  ExpectRefused(ParseAndCheck(yaml), "listen");
+  ExpectRefused(ParseAndCheck(yaml), "tls");
+}
+
+TEST(ConfigTest, LoopbackListenNeedsNoCallers) {
+  TempFiles files;
+  EXPECT_TRUE(ParseAndCheck(WithListen("127.0.0.1:50051") + files.Tls()).ok());
+}
+
+TEST(ConfigTest, ClientCaFileNeedsTls) {
+  TempFiles files;
+  const std::string yaml =
+      WithListen("127.0.0.1:50051") + "callers:\n  client_ca_file: " + files.ca() + "\n";
+  ExpectRefused(ParseAndCheck(yaml), "callers.client_ca_file");
+  EXPECT_TRUE(ParseAndCheck(yaml + files.Tls()).ok()) << ParseAndCheck(yaml + files.Tls());
+}
+
+TEST(ConfigTest, UnreadableClientCaAndPolicyFilesRefused) {
+  TempFiles files;
+  ExpectRefused(ParseAndCheck(WithListen("127.0.0.1:1") + files.Tls() +
+                              "callers:\n  client_ca_file: /nonexistent/ca.pem\n"),
+                "callers.client_ca_file");
+  ExpectRefused(ParseAndCheck(WithListen("127.0.0.1:1") + "policy_file: /nonexistent/p.yaml\n"),
+                "policy_file");
+}
+
+TEST(ConfigTest, RenewAfterPercentRange) {
+  for (const auto& [percent, share] :
+       {std::pair{10, 0.10}, std::pair{50, 0.50}, std::pair{80, 0.80}, std::pair{95, 0.95}}) {
+    absl::StatusOr<Config> config =
+        ParseConfig(std::string(kMinimal) +
+                        "script_tokens:\n  renew_after_percent: " + std::to_string(percent) + "\n",
+                    "t");
+    ASSERT_TRUE(config.ok()) << percent << ": " << config.status();
+    EXPECT_DOUBLE_EQ(config->script_token_renew_after, share) << percent;
+  }
+  for (const char* bad : {"9", "96", "0", "100", "-5", "80.5", "eighty", "\"\""}) {
+    ExpectRefused(
+        ParseConfig(std::string(kMinimal) + "script_tokens:\n  renew_after_percent: " + bad + "\n",
+                    "t")
+            .status(),
+        "script_tokens.renew_after_percent");
+  }
+  // Leaving it out keeps the default even when min_validity is set.
+  absl::StatusOr<Config> config =
+      ParseConfig(std::string(kMinimal) + "script_tokens:\n  min_validity_seconds: 30\n", "t");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_DOUBLE_EQ(config->script_token_renew_after, 0.8);
 }
 
 }  // namespace

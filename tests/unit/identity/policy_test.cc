@@ -95,7 +95,7 @@ TEST(PolicyTest, BadYamlRefused) {
 }
 
 TEST(PolicyTest, EmptyFileDeniesEverything) {
-  for (const char* text : {"", "\n", "# nothing yet\n", "callers: []\n", "callers:\n"}) {
+  for (const char* text : {"", "\n", "# nothing yet\n", "callers: []\n"}) {
     absl::StatusOr<Policy> policy = Policy::Parse(text, "p");
     ASSERT_TRUE(policy.ok()) << text << ": " << policy.status();
     EXPECT_FALSE(policy->Knows("anonymous")) << text;
@@ -106,6 +106,16 @@ TEST(PolicyTest, EmptyFileDeniesEverything) {
   const Policy empty;
   EXPECT_FALSE(empty.AllowsMethod("anonymous", "IssueScriptSession"));
   EXPECT_TRUE(empty.AllowsSudo("anonymous", ""));
+}
+
+// Bug: `callers:` with every entry commented out is a null node, refused as
+// "'callers' must be a list". LivePolicy then keeps the previous policy, so
+// revoking every grant this way leaves them all in force.
+TEST(PolicyTest, CallersWithEveryEntryCommentedOutDeniesEverything) {
+  absl::StatusOr<Policy> policy =
+      Policy::Parse("callers:\n#  - identity: anonymous\n#    methods: [\"*\"]\n", "p");
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  EXPECT_FALSE(policy->AllowsMethod("anonymous", "IssueScriptSession"));
 }
 
 TEST(PolicyTest, AllowsExactNamesAndGlobs) {
