@@ -1,7 +1,7 @@
 # ctest script (cmake -P): installs the credbroker_client component of the
 # build into a temporary prefix, then configures, builds and runs the consumer
 # project (tests/consumer) with find_package(credbroker_client CONFIG).
-# Inputs: BUILD_DIR, CONSUMER_SOURCE_DIR, GENERATOR, BUILD_TYPE, CXX_COMPILER.
+# Inputs: BUILD_DIR, CONSUMER_SOURCE_DIR, GENERATOR, BUILD_TYPE, CXX_COMPILER, SANITIZE.
 if(DEFINED ENV{TMPDIR})
   set(_tmp "$ENV{TMPDIR}")
 else()
@@ -31,9 +31,14 @@ foreach(f include/credbroker/client.h include/credbroker/v1/broker.grpc.pb.h)
     message(FATAL_ERROR "not installed: ${f}\ninstalled: ${_found}")
   endif()
 endforeach()
+set(SANITIZER_FLAGS "")
+if(SANITIZE)
+  set(SANITIZER_FLAGS "-DCMAKE_CXX_FLAGS=-fsanitize=address,undefined"
+                      "-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=address,undefined")
+endif()
 run("configure consumer" ${CMAKE_COMMAND} -S "${CONSUMER_SOURCE_DIR}" -B "${WORK}/build"
     -G "${GENERATOR}" -DCMAKE_BUILD_TYPE=${BUILD_TYPE} -DCMAKE_CXX_COMPILER=${CXX_COMPILER}
-    -DCMAKE_PREFIX_PATH=${PREFIX})
+    -DCMAKE_PREFIX_PATH=${PREFIX} ${SANITIZER_FLAGS})
 run("build consumer" ${CMAKE_COMMAND} --build "${WORK}/build")
 run("run consumer" "${WORK}/build/consumer")
 message(STATUS "${last_output}")
