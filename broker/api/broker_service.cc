@@ -34,20 +34,15 @@ grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context, Logger& lo
 // valid length: the line stays bounded whatever the caller sent.
 std::string Clip(const std::string& value) { return value.substr(0, 256); }
 
-AuditEvent Step(std::string step, const std::string& site) {
-  AuditEvent event;
-  event.step = std::move(step);
+AuditEvent Step(std::string step, const std::string& site, const CallContext& call) {
+  AuditEvent event = AuditEventFor(std::move(step), call);
   event.site = Clip(site);
   return event;
 }
 
 // Audits a request refused before it reached a flow, then answers it.
-void Refuse(grpc::ServerUnaryReactor* reactor, const CallContext& call, AuditEvent event,
-            const absl::Status& status, Logger& logger) {
-  event.caller = call.caller;
-  event.client_address = call.client_address;
-  event.user_agent = call.user_agent;
-  event.request_id = call.request_id;
+void Refuse(grpc::ServerUnaryReactor* reactor, const AuditEvent& event, const absl::Status& status,
+            Logger& logger) {
   WriteAudit(logger, event, status);
   reactor->Finish(ToGrpcStatus(status));
 }
@@ -80,7 +75,7 @@ std::optional<CallContext> BrokerService::Admit(grpc::CallbackServerContext* con
   absl::StatusOr<std::string> caller = authorizer_.Authorize(*context, method);
   if (!caller.ok()) {
     call.caller = "";  // unknown
-    Refuse(reactor, call, Step(step, ""), caller.status(), logger_);
+    Refuse(reactor, Step(step, "", call), caller.status(), logger_);
     return std::nullopt;
   }
   call.caller = *caller;
@@ -100,9 +95,9 @@ grpc::ServerUnaryReactor* BrokerService::BeginLogin(grpc::CallbackServerContext*
       valid = NotImplemented("broker custody (TOKEN_CUSTODY_BROKER)");
     }
     if (!valid.ok()) {
-      AuditEvent event = Step("begin_login", request->site());
+      AuditEvent event = Step("begin_login", request->site(), *call);
       event.username = Clip(request->username());
-      return Refuse(reactor, *call, std::move(event), valid, logger_);
+      return Refuse(reactor, event, valid, logger_);
     }
     BeginLoginParams params{request->site(), request->username(), request->password(),
                             request->second_factor_code()};
@@ -123,7 +118,7 @@ grpc::ServerUnaryReactor* BrokerService::SubmitSecondFactor(
               "SubmitSecondFactor", "submit_second_factor");
     if (!call) return;
     if (absl::Status valid = ValidateSubmitSecondFactor(*request); !valid.ok()) {
-      return Refuse(reactor, *call, Step("submit_second_factor", ""), valid, logger_);
+      return Refuse(reactor, Step("submit_second_factor", "", *call), valid, logger_);
     }
     login_.SubmitSecondFactor(SubmitSecondFactorParams{request->challenge_id(), request->code()},
                               *std::move(call),
@@ -146,7 +141,7 @@ grpc::ServerUnaryReactor* BrokerService::RefreshSession(grpc::CallbackServerCont
       valid = NotImplemented("broker custody (session_id)");
     }
     if (!valid.ok()) {
-      return Refuse(reactor, *call, Step("refresh_session", request->site()), valid, logger_);
+      return Refuse(reactor, Step("refresh_session", request->site(), *call), valid, logger_);
     }
     caller_sessions_.Refresh(request->site(), request->refresh_token(), *std::move(call),
                              [reactor, response](absl::StatusOr<SessionInfo> session) {
@@ -164,10 +159,10 @@ grpc::ServerUnaryReactor* BrokerService::IssueScriptSession(
         Admit(context, reactor, nullptr, "IssueScriptSession", "issue_script_session");
     if (!call) return;
     if (absl::Status valid = ValidateIssueScriptSession(*request); !valid.ok()) {
-      AuditEvent event = Step("issue_script_session", request->site());
+      AuditEvent event = Step("issue_script_session", request->site(), *call);
       event.script_name = Clip(request->script_name());
       event.sudo_as_login = Clip(request->sudo_as_login());
-      return Refuse(reactor, *call, std::move(event), valid, logger_);
+      return Refuse(reactor, event, valid, logger_);
     }
     scripts_.Issue(ScriptSessionParams{request->site(), request->script_name(),
                                        request->script_key(), request->sudo_as_login()},
@@ -203,7 +198,7 @@ grpc::ServerUnaryReactor* BrokerService::RevokeSession(grpc::CallbackServerConte
       valid = NotImplemented("broker custody (session_id)");
     }
     if (!valid.ok()) {
-      return Refuse(reactor, *call, Step("revoke_session", request->site()), valid, logger_);
+      return Refuse(reactor, Step("revoke_session", request->site(), *call), valid, logger_);
     }
     caller_sessions_.Revoke(
         request->site(), request->refresh_token(), *std::move(call),

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "broker/common/errors.h"
+#include "broker/common/status_macros.h"
 #include "broker/login/challenge.h"
 
 namespace credbroker {
@@ -95,12 +96,6 @@ absl::Status CheckChallengeId(absl::string_view id) {
   }
   return absl::OkStatus();
 }
-
-#define RETURN_IF_ERROR(expr)          \
-  do {                                 \
-    absl::Status status_ = (expr);     \
-    if (!status_.ok()) return status_; \
-  } while (false)
 
 }  // namespace
 

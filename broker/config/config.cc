@@ -9,7 +9,6 @@
 #include <cstdlib>
 #include <fstream>
 #include <set>
-#include <sstream>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
@@ -18,6 +17,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "broker/common/file_contents.h"
+#include "broker/common/hex.h"
+#include "broker/common/status_macros.h"
 
 namespace credbroker {
 namespace {
@@ -68,12 +70,6 @@ absl::Status ReadInt(const YAML::Node& map, const char* key, absl::string_view p
   *out = value;
   return absl::OkStatus();
 }
-
-#define RETURN_IF_ERROR(expr)          \
-  do {                                 \
-    absl::Status status_ = (expr);     \
-    if (!status_.ok()) return status_; \
-  } while (false)
 
 absl::Status ReadSeconds(const YAML::Node& map, const char* key, absl::string_view path, int min,
                          int max, absl::Duration* out) {
@@ -151,14 +147,6 @@ absl::Status ReadSite(const YAML::Node& node, int index, SiteEndpoint* site) {
   return absl::OkStatus();
 }
 
-bool IsHexDigest(absl::string_view value) {
-  if (value.size() != 64) return false;
-  for (char c : value) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
-
 absl::Status ReadBool(const YAML::Node& map, const char* key, absl::string_view path, bool* out) {
   const YAML::Node node = map[key];
   if (!node) return absl::OkStatus();
@@ -190,7 +178,7 @@ absl::Status ReadCallers(const YAML::Node& callers, Config* config) {
     RETURN_IF_ERROR(ReadString(tokens[i], "sha256", path + ".", &entry.sha256));
     if (entry.identity.empty()) return KeyError(path + ".identity", "is required");
     // Only digests belong in a config file: a token here would be a secret at rest.
-    if (!IsHexDigest(entry.sha256)) {
+    if (!IsLowercaseHex(entry.sha256, 64)) {
       return KeyError(path + ".sha256",
                       "must be the token's SHA-256 as 64 lowercase hex characters "
                       "(printf %s TOKEN | sha256sum), never the token itself");
@@ -205,14 +193,6 @@ absl::Status ApplyLogLevel(absl::string_view name, absl::string_view key, Config
   if (!level.ok()) return KeyError(key, level.status().message());
   config->log_level = *level;
   return absl::OkStatus();
-}
-
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read config file '", path, "'"));
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 absl::Status ParseTopLevel(const YAML::Node& root, Config* config) {
@@ -350,7 +330,9 @@ absl::Status CheckConfig(const Config& config) {
     return KeyError("callers.client_ca_file", "client certificates need listener tls");
   }
   for (const auto& [key, file] :
-       {std::pair{"callers.client_ca_file", &config.callers.client_ca_file},
+       {std::pair{"tls.cert_file", &config.tls.cert_file},
+        std::pair{"tls.key_file", &config.tls.key_file},
+        std::pair{"callers.client_ca_file", &config.callers.client_ca_file},
         std::pair{"policy_file", &config.policy_file}}) {
     if (!file->empty() && !std::ifstream(*file).good()) {
       return KeyError(key, absl::StrCat("cannot read '", *file, "'"));
@@ -359,11 +341,6 @@ absl::Status CheckConfig(const Config& config) {
   if (!config.health_listen.empty()) {
     if (absl::Status s = SplitHostPort(config.health_listen, &host, &port); !s.ok()) {
       return KeyError("health_listen", s.message());
-    }
-  }
-  for (const std::string* file : {&config.tls.cert_file, &config.tls.key_file}) {
-    if (!file->empty() && !std::ifstream(*file).good()) {
-      return KeyError("tls", absl::StrCat("cannot read '", *file, "'"));
     }
   }
   if (config.sites.empty()) return KeyError("sites", "is required: list at least one {name, url}");
@@ -399,8 +376,9 @@ absl::StatusOr<Config> LoadConfig(int argc, char** argv) {
   }
   if (config_path.empty())
     return absl::InvalidArgumentError(absl::StrCat("--config is required\n", kUsage));
-  absl::StatusOr<std::string> text = ReadFile(config_path);
-  if (!text.ok()) return text.status();
+  std::optional<std::string> text = ReadFileContents(config_path);
+  if (!text)
+    return absl::NotFoundError(absl::StrCat("cannot read config file '", config_path, "'"));
   absl::StatusOr<Config> config = ParseConfig(*text, config_path);
   if (!config.ok()) return config.status();
   if (!listen.empty()) config->listen = listen;

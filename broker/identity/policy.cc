@@ -4,11 +4,10 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "broker/common/file_contents.h"
 
 namespace credbroker {
 namespace {
@@ -150,11 +149,9 @@ LivePolicy::LivePolicy(std::string path)
 
 absl::Status LivePolicy::Reload() {
   if (path_.empty()) return absl::OkStatus();
-  std::ifstream in(path_, std::ios::binary);
-  if (!in) return absl::UnavailableError(absl::StrCat("cannot read policy file '", path_, "'"));
-  std::stringstream text;
-  text << in.rdbuf();
-  absl::StatusOr<Policy> parsed = Policy::Parse(text.str(), path_);
+  std::optional<std::string> text = ReadFileContents(path_);
+  if (!text) return absl::UnavailableError(absl::StrCat("cannot read policy file '", path_, "'"));
+  absl::StatusOr<Policy> parsed = Policy::Parse(*text, path_);
   if (!parsed.ok()) return parsed.status();
   std::lock_guard<std::mutex> lock(mu_);
   current_ = std::make_shared<const Policy>(*std::move(parsed));

@@ -8,19 +8,14 @@
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "broker/common/hex.h"
 #include "broker/common/random.h"
 
 namespace credbroker {
 
 std::string NewChallengeId() { return RandomHex(32); }
 
-bool IsWellFormedChallengeId(absl::string_view id) {
-  if (id.size() != 64) return false;
-  for (char c : id) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
+bool IsWellFormedChallengeId(absl::string_view id) { return IsLowercaseHex(id, 64); }
 
 std::string ChallengeKey(absl::string_view id) { return absl::StrCat("challenge/", id); }
 std::string ChallengeLockKey(absl::string_view id) {

@@ -124,15 +124,10 @@ void LoginFlow::CreateChallenge(std::shared_ptr<BeginState> state) {
 
 void LoginFlow::FinishBegin(const std::shared_ptr<BeginState>& state,
                             absl::StatusOr<LoginOutcome> result) {
-  AuditEvent event;
-  event.step = "begin_login";
+  AuditEvent event = AuditEventFor("begin_login", state->call);
   event.site = state->site.empty() ? state->params.site : state->site;
   event.username = state->params.username;
   event.outcome = result.ok() && !result->has_session ? "challenge" : "session";
-  event.caller = state->call.caller;
-  event.client_address = state->call.client_address;
-  event.user_agent = state->call.user_agent;
-  event.request_id = state->call.request_id;
   WriteAudit(logger_, event, result.status());
   Callback done = std::move(state->done);
   done(std::move(result));
@@ -261,15 +256,11 @@ void LoginFlow::OnWrongCode(std::shared_ptr<SubmitState> state, absl::Status wro
 
 void LoginFlow::FinishSubmit(const std::shared_ptr<SubmitState>& state,
                              absl::StatusOr<LoginOutcome> result) {
-  AuditEvent event;
-  event.step = "submit_second_factor";
-  event.caller = state->call.caller;
+  AuditEvent event = AuditEventFor("submit_second_factor", state->call);
   event.site = state->record.site;
   event.username = state->record.username;
   event.outcome = "session";
-  event.client_address = state->call.client_address.empty() ? state->record.client_address
-                                                            : state->call.client_address;
-  event.request_id = state->call.request_id;
+  if (event.client_address.empty()) event.client_address = state->record.client_address;
   WriteAudit(logger_, event, result.status());
 
   auto answer = [state, result = std::move(result)](absl::Status) mutable {

@@ -3,11 +3,10 @@
 #include "broker/scripts/keyring.h"
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "broker/common/file_contents.h"
 
 namespace credbroker {
 namespace {
@@ -40,12 +39,11 @@ absl::StatusOr<std::set<std::string>> Keyring::Reload() {
     const std::string name = entry.path().filename().string();
     // is_regular_file follows symlinks, as a mounted Secret's files are.
     if (!IsScriptName(name) || !entry.is_regular_file(error)) continue;
-    std::ifstream in(entry.path(), std::ios::binary);
-    std::stringstream content;
-    content << in.rdbuf();
-    std::string key = content.str();
+    std::optional<std::string> content = ReadFileContents(entry.path().string());
+    if (!content) continue;
+    std::string key = *std::move(content);
     while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) key.pop_back();
-    if (!in || key.empty() || key.size() > kMaxKeyBytes) continue;
+    if (key.empty() || key.size() > kMaxKeyBytes) continue;
     (*fresh)[name] = std::move(key);
   }
 

@@ -78,14 +78,10 @@ absl::Status ScriptSessions::CheckAllowed(const ScriptSessionParams& params,
 }
 
 void ScriptSessions::Issue(ScriptSessionParams params, CallContext call, SessionCallback done) {
-  AuditEvent event;
-  event.step = "issue_script_session";
-  event.caller = call.caller;
+  AuditEvent event = AuditEventFor("issue_script_session", call);
   event.script_name = params.script_name;
   event.sudo_as_login = params.sudo_as_login;
   event.outcome = "session";
-  event.client_address = call.client_address;
-  event.request_id = call.request_id;
 
   absl::StatusOr<std::string> site = ResolveSite(sites_, settings_.default_site, params.site);
   absl::Status refused = CheckAllowed(params, call);

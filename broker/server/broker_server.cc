@@ -6,12 +6,11 @@
 #include <grpcpp/health_check_service_interface.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "broker/common/file_contents.h"
 
 namespace credbroker {
 namespace {
@@ -26,14 +25,12 @@ absl::StatusOr<Sealer> MakeSealer(const Config& config, Logger& logger) {
                  "share challenges across replicas or restarts"}});
     return Sealer::WithRandomKey();
   }
-  std::ifstream in(config.seal_key_file, std::ios::binary);
-  if (!in) {
+  std::optional<std::string> content = ReadFileContents(config.seal_key_file);
+  if (!content) {
     return absl::InvalidArgumentError(
         absl::StrCat("config key 'seal_key_file': cannot read '", config.seal_key_file, "'"));
   }
-  std::stringstream content;
-  content << in.rdbuf();
-  std::string key = content.str();
+  std::string key = *std::move(content);
   if (key.size() != Sealer::kKeyBytes) {
     std::string decoded;
     if (!absl::Base64Unescape(absl::StripAsciiWhitespace(key), &decoded) ||
@@ -63,12 +60,8 @@ LoginSettings MakeLoginSettings(const Config& config) {
 
 std::shared_ptr<grpc::ServerCredentials> ListenerCredentials(const Config& config) {
   if (!config.tls.enabled()) return grpc::InsecureServerCredentials();
-  auto read = [](const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-  };
+  // CheckConfig has made sure the files are readable.
+  auto read = [](const std::string& path) { return ReadFileContents(path).value_or(""); };
   // Client certificates are checked when presented but not demanded by the
   // handshake, so that token-holding callers can use the same listener and a
   // caller without either gets CALLER_UNAUTHENTICATED rather than a broken

@@ -11,13 +11,9 @@ namespace {
 
 AuditEvent SessionEvent(std::string step, std::string site, const CallContext& call,
                         std::string outcome) {
-  AuditEvent event;
-  event.step = std::move(step);
+  AuditEvent event = AuditEventFor(std::move(step), call);
   event.site = std::move(site);
   event.outcome = std::move(outcome);
-  event.caller = call.caller;
-  event.client_address = call.client_address;
-  event.request_id = call.request_id;
   return event;
 }
 

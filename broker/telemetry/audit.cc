@@ -5,6 +5,16 @@
 
 namespace credbroker {
 
+AuditEvent AuditEventFor(std::string step, const CallContext& call) {
+  AuditEvent event;
+  event.step = std::move(step);
+  event.caller = call.caller;
+  event.client_address = call.client_address;
+  event.user_agent = call.user_agent;
+  event.request_id = call.request_id;
+  return event;
+}
+
 void WriteAudit(Logger& logger, const AuditEvent& event, const absl::Status& status) {
   // Who did what, then where from: the order a person reads an audit line in.
   nlohmann::ordered_json fields = {{"step", event.step}};

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "broker/common/call_context.h"
 #include "broker/telemetry/logger.h"
 
 namespace credbroker {
@@ -21,6 +22,10 @@ struct AuditEvent {
   std::string user_agent;
   std::string request_id;
 };
+
+// An event for `step` naming the call's caller, client address, user agent
+// and request id.
+AuditEvent AuditEventFor(std::string step, const CallContext& call);
 
 // Writes the event; a non-OK `status` sets outcome "refused" and its reason.
 void WriteAudit(Logger& logger, const AuditEvent& event, const absl::Status& status);

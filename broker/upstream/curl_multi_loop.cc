@@ -61,6 +61,12 @@ std::string DescribeTransportError(CURLcode code) {
   }
 }
 
+HttpResult ShuttingDown() {
+  HttpResult result;
+  result.transport = BrokerError(Reason::kUpstreamUnavailable, "the broker is shutting down");
+  return result;
+}
+
 long Millis(absl::Duration d) {
   return static_cast<long>(std::max<int64_t>(1, absl::ToInt64Milliseconds(d)));
 }
@@ -104,12 +110,7 @@ void CurlMultiLoop::Submit(HttpRequest request, Callback done) {
       transfer = nullptr;
     }
   }
-  if (transfer) {
-    HttpResult result;
-    result.transport = BrokerError(Reason::kUpstreamUnavailable, "the broker is shutting down");
-    transfer->done(std::move(result));
-    return;
-  }
+  if (transfer) return transfer->done(ShuttingDown());
   curl_multi_wakeup(multi_);
 }
 
@@ -148,19 +149,16 @@ void CurlMultiLoop::StartTransfer(std::unique_ptr<Transfer> transfer) {
   curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &AppendBody);
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, &transfer->response_body);
-  curl_easy_setopt(easy, CURLOPT_PRIVATE, transfer.get());
   curl_multi_add_handle(multi_, easy);
-  running_.push_back(std::move(transfer));
+  running_.emplace(easy, std::move(transfer));
 }
 
 void CurlMultiLoop::FinishTransfer(CURL* easy, CURLcode code) {
   curl_multi_remove_handle(multi_, easy);
-  auto it = std::find_if(running_.begin(), running_.end(),
-                         [easy](const std::unique_ptr<Transfer>& t) { return t->easy == easy; });
+  auto it = running_.find(easy);
   if (it == running_.end()) return;
-  std::unique_ptr<Transfer> transfer = std::move(*it);
-  *it = std::move(running_.back());
-  running_.pop_back();
+  std::unique_ptr<Transfer> transfer = std::move(it->second);
+  running_.erase(it);
 
   HttpResult result;
   if (code != CURLE_OK) {
@@ -188,20 +186,8 @@ void CurlMultiLoop::Run() {
     }
     if (stopping) {
       // Fail everything still pending so every caller hears back.
-      for (auto& transfer : incoming) running_.push_back(std::move(transfer));
-      while (!running_.empty()) {
-        CURL* easy = running_.back()->easy;
-        if (easy == nullptr) {
-          std::unique_ptr<Transfer> t = std::move(running_.back());
-          running_.pop_back();
-          HttpResult result;
-          result.transport =
-              BrokerError(Reason::kUpstreamUnavailable, "the broker is shutting down");
-          t->done(std::move(result));
-          continue;
-        }
-        FinishTransfer(easy, CURLE_ABORTED_BY_CALLBACK);
-      }
+      for (auto& transfer : incoming) transfer->done(ShuttingDown());
+      while (!running_.empty()) FinishTransfer(running_.begin()->first, CURLE_ABORTED_BY_CALLBACK);
       return;
     }
     for (auto& transfer : incoming) StartTransfer(std::move(transfer));

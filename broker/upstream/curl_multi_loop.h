@@ -11,6 +11,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -64,8 +65,9 @@ class CurlMultiLoop {
   std::deque<std::unique_ptr<Transfer>> queued_;
   bool stopping_ = false;
   std::thread thread_;
-  // Owned by the loop thread only.
-  std::vector<std::unique_ptr<Transfer>> running_;
+  // Owned by the loop thread only; keyed by easy handle, which is what curl
+  // reports a finished transfer by.
+  std::unordered_map<CURL*, std::unique_ptr<Transfer>> running_;
 };
 
 }  // namespace credbroker
