@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "broker/config/config.h"
 #include "broker/server/broker_server.h"
+#include "broker/server/process_hardening.h"
 
 namespace {
 
@@ -37,6 +38,11 @@ bool WritePortFile(const std::string& path, int port) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Before anything secret is read: no core dumps, not dumpable.
+  if (absl::Status hardened = credbroker::HardenProcess(); !hardened.ok()) {
+    std::cerr << "credential-broker: " << hardened.message() << '\n';
+    return 1;
+  }
   absl::StatusOr<credbroker::Config> config = credbroker::LoadConfig(argc, argv);
   if (!config.ok()) {
     std::cerr << "credential-broker: " << config.status().message() << '\n';
@@ -51,6 +57,9 @@ int main(int argc, char** argv) {
   RaiseOpenFileLimit();
 
   credbroker::Logger logger(config->log_level, std::cerr);
+  const credbroker::HardeningState hardening = credbroker::ReadHardeningState();
+  logger.Log(credbroker::LogLevel::kInfo, "process_hardening",
+             {{"dumpable", hardening.dumpable}, {"core_dumps", !hardening.core_limit_zero}});
   absl::StatusOr<std::unique_ptr<credbroker::BrokerServer>> server =
       credbroker::BrokerServer::Start(*config, logger);
   if (!server.ok()) {
@@ -75,7 +84,7 @@ int main(int argc, char** argv) {
     int signal_number = 0;
     sigwait(&signals, &signal_number);
     logger.Log(credbroker::LogLevel::kInfo, "shutting_down", {{"signal", signal_number}});
-    (*server)->Shutdown(absl::Seconds(20));
+    (*server)->Shutdown(config->shutdown_grace);
   });
   (*server)->Wait();
   waiter.join();

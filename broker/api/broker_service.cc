@@ -18,9 +18,9 @@ namespace {
 
 // Runs `body` and makes sure the call is finished even if it throws.
 template <typename Body>
-grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context, Logger& logger,
+grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* /*context*/, Logger& logger,
                                 const char* method, Body body) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto* reactor = new UnaryCall();
   try {
     body(reactor);
   } catch (const std::exception&) {
@@ -58,19 +58,19 @@ const v1::ClientInfo* ClientOf(bool has_client, const v1::ClientInfo& client) {
 
 }  // namespace
 
-BrokerService::BrokerService(const CallerAuthorizer& authorizer, LoginFlow& login,
-                             CallerSessions& caller_sessions, ScriptSessions& scripts,
-                             Logger& logger)
+BrokerService::BrokerService(const CallerAuthorizer& authorizer, CallerInFlight& in_flight,
+                             LoginFlow& login, CallerSessions& caller_sessions,
+                             ScriptSessions& scripts, Logger& logger)
     : authorizer_(authorizer),
+      in_flight_(in_flight),
       login_(login),
       caller_sessions_(caller_sessions),
       scripts_(scripts),
       logger_(logger) {}
 
 std::optional<CallContext> BrokerService::Admit(grpc::CallbackServerContext* context,
-                                                grpc::ServerUnaryReactor* reactor,
-                                                const v1::ClientInfo* client, const char* method,
-                                                const char* step) {
+                                                UnaryCall* reactor, const v1::ClientInfo* client,
+                                                const char* method, const char* step) {
   CallContext call = MakeCallContext(*context, client);
   absl::StatusOr<std::string> caller = authorizer_.Authorize(*context, method);
   if (!caller.ok()) {
@@ -79,13 +79,25 @@ std::optional<CallContext> BrokerService::Admit(grpc::CallbackServerContext* con
     return std::nullopt;
   }
   call.caller = *caller;
+  std::shared_ptr<void> place = in_flight_.TryEnter(call.caller);
+  if (!place) {
+    Refuse(reactor, Step(step, "", call),
+           WithRetryAfter(BrokerError(Reason::kTooManyRequests,
+                                      "this caller has too many calls in flight; wait for some "
+                                      "to finish"),
+                          absl::Seconds(1)),
+           logger_);
+    return std::nullopt;
+  }
+  reactor->Hold(std::move(place));
+  call.cancel = reactor->cancel_signal();
   return call;
 }
 
 grpc::ServerUnaryReactor* BrokerService::BeginLogin(grpc::CallbackServerContext* context,
                                                     const v1::BeginLoginRequest* request,
                                                     v1::LoginResult* response) {
-  return Serve(context, logger_, "BeginLogin", [&](grpc::ServerUnaryReactor* reactor) {
+  return Serve(context, logger_, "BeginLogin", [&](UnaryCall* reactor) {
     std::optional<CallContext> call =
         Admit(context, reactor, ClientOf(request->has_client(), request->client()), "BeginLogin",
               "begin_login");
@@ -99,8 +111,12 @@ grpc::ServerUnaryReactor* BrokerService::BeginLogin(grpc::CallbackServerContext*
       event.username = Clip(request->username());
       return Refuse(reactor, event, valid, logger_);
     }
-    BeginLoginParams params{request->site(), request->username(), request->password(),
-                            request->second_factor_code()};
+    BeginLoginParams params;
+    params.site = request->site();
+    params.username = request->username();
+    params.password = request->password();
+    params.second_factor_code = request->second_factor_code();
+    params.custody = request->custody();
     login_.BeginLogin(std::move(params), *std::move(call),
                       [reactor, response](absl::StatusOr<LoginOutcome> outcome) {
                         if (outcome.ok()) ToProto(*outcome, response);
@@ -112,7 +128,7 @@ grpc::ServerUnaryReactor* BrokerService::BeginLogin(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* BrokerService::SubmitSecondFactor(
     grpc::CallbackServerContext* context, const v1::SubmitSecondFactorRequest* request,
     v1::LoginResult* response) {
-  return Serve(context, logger_, "SubmitSecondFactor", [&](grpc::ServerUnaryReactor* reactor) {
+  return Serve(context, logger_, "SubmitSecondFactor", [&](UnaryCall* reactor) {
     std::optional<CallContext> call =
         Admit(context, reactor, ClientOf(request->has_client(), request->client()),
               "SubmitSecondFactor", "submit_second_factor");
@@ -132,7 +148,7 @@ grpc::ServerUnaryReactor* BrokerService::SubmitSecondFactor(
 grpc::ServerUnaryReactor* BrokerService::RefreshSession(grpc::CallbackServerContext* context,
                                                         const v1::RefreshSessionRequest* request,
                                                         v1::Session* response) {
-  return Serve(context, logger_, "RefreshSession", [&](grpc::ServerUnaryReactor* reactor) {
+  return Serve(context, logger_, "RefreshSession", [&](UnaryCall* reactor) {
     std::optional<CallContext> call =
         Admit(context, reactor, nullptr, "RefreshSession", "refresh_session");
     if (!call) return;
@@ -154,7 +170,7 @@ grpc::ServerUnaryReactor* BrokerService::RefreshSession(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* BrokerService::IssueScriptSession(
     grpc::CallbackServerContext* context, const v1::IssueScriptSessionRequest* request,
     v1::Session* response) {
-  return Serve(context, logger_, "IssueScriptSession", [&](grpc::ServerUnaryReactor* reactor) {
+  return Serve(context, logger_, "IssueScriptSession", [&](UnaryCall* reactor) {
     std::optional<CallContext> call =
         Admit(context, reactor, nullptr, "IssueScriptSession", "issue_script_session");
     if (!call) return;
@@ -176,7 +192,7 @@ grpc::ServerUnaryReactor* BrokerService::IssueScriptSession(
 grpc::ServerUnaryReactor* BrokerService::GetAccessToken(grpc::CallbackServerContext* context,
                                                         const v1::GetAccessTokenRequest* request,
                                                         v1::AccessToken* /*response*/) {
-  return Serve(context, logger_, "GetAccessToken", [&](grpc::ServerUnaryReactor* reactor) {
+  return Serve(context, logger_, "GetAccessToken", [&](UnaryCall* reactor) {
     std::optional<CallContext> call =
         Admit(context, reactor, nullptr, "GetAccessToken", "get_access_token");
     if (!call) return;
@@ -189,7 +205,7 @@ grpc::ServerUnaryReactor* BrokerService::GetAccessToken(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* BrokerService::RevokeSession(grpc::CallbackServerContext* context,
                                                        const v1::RevokeSessionRequest* request,
                                                        v1::RevokeSessionResponse* /*response*/) {
-  return Serve(context, logger_, "RevokeSession", [&](grpc::ServerUnaryReactor* reactor) {
+  return Serve(context, logger_, "RevokeSession", [&](UnaryCall* reactor) {
     std::optional<CallContext> call =
         Admit(context, reactor, nullptr, "RevokeSession", "revoke_session");
     if (!call) return;

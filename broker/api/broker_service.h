@@ -8,6 +8,8 @@
 #include <optional>
 
 #include "broker/api/caller_authorizer.h"
+#include "broker/api/unary_call.h"
+#include "broker/limits/caller_in_flight.h"
 #include "broker/login/login_flow.h"
 #include "broker/scripts/script_sessions.h"
 #include "broker/sessions/caller_sessions.h"
@@ -18,7 +20,7 @@ namespace credbroker {
 
 class BrokerService final : public v1::CredentialBroker::CallbackService {
  public:
-  BrokerService(const CallerAuthorizer& authorizer, LoginFlow& login,
+  BrokerService(const CallerAuthorizer& authorizer, CallerInFlight& in_flight, LoginFlow& login,
                 CallerSessions& caller_sessions, ScriptSessions& scripts, Logger& logger);
 
   grpc::ServerUnaryReactor* BeginLogin(grpc::CallbackServerContext* context,
@@ -41,13 +43,15 @@ class BrokerService final : public v1::CredentialBroker::CallbackService {
                                           v1::RevokeSessionResponse* response) override;
 
  private:
-  // Identifies the caller and checks it may call `method`, before anything
-  // else; refuses the call (audited) when not. The context carries the caller.
-  std::optional<CallContext> Admit(grpc::CallbackServerContext* context,
-                                   grpc::ServerUnaryReactor* reactor, const v1::ClientInfo* client,
-                                   const char* method, const char* step);
+  // Identifies the caller, checks it may call `method` and has a free
+  // in-flight place, before anything else; refuses the call (audited) when
+  // not. The context carries the caller and the call's cancel signal.
+  std::optional<CallContext> Admit(grpc::CallbackServerContext* context, UnaryCall* reactor,
+                                   const v1::ClientInfo* client, const char* method,
+                                   const char* step);
 
   const CallerAuthorizer& authorizer_;
+  CallerInFlight& in_flight_;
   LoginFlow& login_;
   CallerSessions& caller_sessions_;
   ScriptSessions& scripts_;

@@ -2,9 +2,11 @@
 // caller stops waiting.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "absl/time/time.h"
+#include "broker/common/cancel_signal.h"
 
 namespace credbroker {
 
@@ -18,6 +20,8 @@ struct CallContext {
   // The end user's browser or tool, as the web backend reported it.
   std::string user_agent;
   absl::Time deadline = absl::InfiniteFuture();
+  // Fires when the gRPC call is cancelled; null when nothing can cancel it.
+  std::shared_ptr<CancelSignal> cancel;
 };
 
 }  // namespace credbroker

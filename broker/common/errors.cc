@@ -14,6 +14,7 @@ namespace {
 constexpr char kReasonUrl[] = "type.credbroker/reason";
 constexpr char kAttemptsLeftUrl[] = "type.credbroker/attempts_left";
 constexpr char kRetryAfterUrl[] = "type.credbroker/retry_after_ms";
+constexpr char kNotProcessedUrl[] = "type.credbroker/not_processed_by_site";
 
 struct ReasonRow {
   Reason reason;
@@ -21,7 +22,7 @@ struct ReasonRow {
   absl::StatusCode code;
 };
 
-constexpr std::array<ReasonRow, 18> kReasons = {{
+constexpr std::array<ReasonRow, 19> kReasons = {{
     {Reason::kInvalidRequest, "INVALID_REQUEST", absl::StatusCode::kInvalidArgument},
     {Reason::kUnknownSite, "UNKNOWN_SITE", absl::StatusCode::kNotFound},
     {Reason::kInvalidCredentials, "INVALID_CREDENTIALS", absl::StatusCode::kUnauthenticated},
@@ -39,6 +40,7 @@ constexpr std::array<ReasonRow, 18> kReasons = {{
     {Reason::kUpstreamProtocolError, "UPSTREAM_PROTOCOL_ERROR", absl::StatusCode::kUnavailable},
     {Reason::kStoreUnavailable, "STORE_UNAVAILABLE", absl::StatusCode::kUnavailable},
     {Reason::kNotImplemented, "NOT_IMPLEMENTED", absl::StatusCode::kUnimplemented},
+    {Reason::kTooManyRequests, "TOO_MANY_REQUESTS", absl::StatusCode::kResourceExhausted},
     {Reason::kSecondFactorRequired, "SECOND_FACTOR_REQUIRED",
      absl::StatusCode::kFailedPrecondition},
 }};
@@ -65,6 +67,15 @@ absl::Status BrokerError(Reason reason, absl::string_view message) {
 absl::Status WithAttemptsLeft(absl::Status status, int attempts_left) {
   status.SetPayload(kAttemptsLeftUrl, absl::Cord(std::to_string(attempts_left)));
   return status;
+}
+
+absl::Status MarkedNotProcessedBySite(absl::Status status) {
+  status.SetPayload(kNotProcessedUrl, absl::Cord("1"));
+  return status;
+}
+
+bool NotProcessedBySite(const absl::Status& status) {
+  return status.GetPayload(kNotProcessedUrl).has_value();
 }
 
 absl::Status WithRetryAfter(absl::Status status, absl::Duration retry_after) {

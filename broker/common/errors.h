@@ -30,6 +30,8 @@ enum class Reason {
   kUpstreamProtocolError,
   kStoreUnavailable,
   kNotImplemented,
+  // One caller has too many calls in flight at once.
+  kTooManyRequests,
   // Internal only: the site asked for a second factor (code 106). The login
   // flow turns it into a challenge; it never reaches a caller.
   kSecondFactorRequired,
@@ -45,6 +47,12 @@ absl::StatusCode ReasonCode(Reason reason);
 absl::Status BrokerError(Reason reason, absl::string_view message);
 absl::Status WithAttemptsLeft(absl::Status status, int attempts_left);
 absl::Status WithRetryAfter(absl::Status status, absl::Duration retry_after);
+
+// Marks a site error that the site cannot have counted against the person:
+// the request never left the broker (connection or TLS failure, cancelled or
+// refused while queued), or the site or its proxy answered 5xx or 429.
+absl::Status MarkedNotProcessedBySite(absl::Status status);
+bool NotProcessedBySite(const absl::Status& status);
 
 std::optional<Reason> ReasonOf(const absl::Status& status);
 bool HasReason(const absl::Status& status, Reason reason);

@@ -114,9 +114,14 @@ std::string UrlHost(absl::string_view url) {
 
 absl::Status ReadSite(const YAML::Node& node, int index, SiteEndpoint* site) {
   const std::string path = absl::StrCat("sites[", index, "].");
+  RETURN_IF_ERROR(CheckKnownKeys(node, absl::StrCat("sites[", index, "]"),
+                                 {"name", "url", "ca_file", "connect_timeout_ms",
+                                  "request_timeout_ms", "max_concurrent_requests",
+                                  "max_queued_requests"}));
+  RETURN_IF_ERROR(ReadInt(node, "max_concurrent_requests", path, 1, 65536,
+                          &site->max_concurrent_requests));
   RETURN_IF_ERROR(
-      CheckKnownKeys(node, absl::StrCat("sites[", index, "]"),
-                     {"name", "url", "ca_file", "connect_timeout_ms", "request_timeout_ms"}));
+      ReadInt(node, "max_queued_requests", path, 0, 1'000'000, &site->max_queued_requests));
   RETURN_IF_ERROR(ReadString(node, "name", path, &site->name));
   RETURN_IF_ERROR(ReadString(node, "url", path, &site->base_url));
   RETURN_IF_ERROR(ReadString(node, "ca_file", path, &site->ca_file));
@@ -188,6 +193,36 @@ absl::Status ReadCallers(const YAML::Node& callers, Config* config) {
   return absl::OkStatus();
 }
 
+absl::Status ReadServer(const YAML::Node& server, Config* config) {
+  RETURN_IF_ERROR(CheckKnownKeys(
+      server, "server",
+      {"max_concurrent_streams", "keepalive_min_ping_interval_seconds",
+       "max_connection_idle_seconds", "max_connection_age_seconds", "caller_max_in_flight",
+       "shutdown_grace_seconds"}));
+  RETURN_IF_ERROR(ReadInt(server, "max_concurrent_streams", "server.", 1, 100000,
+                          &config->max_concurrent_streams));
+  RETURN_IF_ERROR(ReadSeconds(server, "keepalive_min_ping_interval_seconds", "server.", 1, 3600,
+                              &config->keepalive_min_ping_interval));
+  RETURN_IF_ERROR(ReadSeconds(server, "max_connection_idle_seconds", "server.", 1, 86400,
+                              &config->max_connection_idle));
+  RETURN_IF_ERROR(ReadSeconds(server, "max_connection_age_seconds", "server.", 10, 604800,
+                              &config->max_connection_age));
+  RETURN_IF_ERROR(ReadInt(server, "caller_max_in_flight", "server.", 1, 1'000'000,
+                          &config->caller_max_in_flight));
+  return ReadSeconds(server, "shutdown_grace_seconds", "server.", 0, 3600,
+                     &config->shutdown_grace);
+}
+
+absl::Status ReadStore(const YAML::Node& store, Config* config) {
+  RETURN_IF_ERROR(CheckKnownKeys(store, "store", {"memory"}));
+  if (const YAML::Node memory = store["memory"]) {
+    RETURN_IF_ERROR(CheckKnownKeys(memory, "store.memory", {"max_entries"}));
+    RETURN_IF_ERROR(ReadInt(memory, "max_entries", "store.memory.", 100, 100'000'000,
+                            &config->memory_store_max_entries));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ApplyLogLevel(absl::string_view name, absl::string_view key, Config* config) {
   absl::StatusOr<LogLevel> level = ParseLogLevel(name);
   if (!level.ok()) return KeyError(key, level.status().message());
@@ -199,8 +234,9 @@ absl::Status ParseTopLevel(const YAML::Node& root, Config* config) {
   RETURN_IF_ERROR(
       CheckKnownKeys(root, "",
                      {"listen", "default_site", "sites", "tls", "challenge", "failure_budget",
-                      "script_tokens", "seal_key_file", "log_level", "max_request_bytes",
-                      "health_listen", "callers", "keyring_dir", "policy_file"}));
+                      "script_tokens", "seal_key_file", "seal_accepted_key_files", "log_level",
+                      "max_request_bytes", "health_listen", "callers", "keyring_dir",
+                      "policy_file", "server", "store"}));
   RETURN_IF_ERROR(ReadString(root, "listen", "", &config->listen));
   RETURN_IF_ERROR(ReadString(root, "default_site", "", &config->default_site));
   RETURN_IF_ERROR(ReadString(root, "health_listen", "", &config->health_listen));
@@ -208,6 +244,19 @@ absl::Status ParseTopLevel(const YAML::Node& root, Config* config) {
   RETURN_IF_ERROR(ReadString(root, "policy_file", "", &config->policy_file));
   if (const YAML::Node callers = root["callers"]) RETURN_IF_ERROR(ReadCallers(callers, config));
   RETURN_IF_ERROR(ReadString(root, "seal_key_file", "", &config->seal_key_file));
+  if (const YAML::Node accepted = root["seal_accepted_key_files"]) {
+    if (!accepted.IsSequence()) {
+      return KeyError("seal_accepted_key_files", "must be a list of key file paths");
+    }
+    for (std::size_t i = 0; i < accepted.size(); ++i) {
+      if (!accepted[i].IsScalar() || accepted[i].Scalar().empty()) {
+        return KeyError(absl::StrCat("seal_accepted_key_files[", i, "]"), "must be a file path");
+      }
+      config->seal_accepted_key_files.push_back(accepted[i].Scalar());
+    }
+  }
+  if (const YAML::Node server = root["server"]) RETURN_IF_ERROR(ReadServer(server, config));
+  if (const YAML::Node store = root["store"]) RETURN_IF_ERROR(ReadStore(store, config));
   RETURN_IF_ERROR(ReadInt(root, "max_request_bytes", "", 64 * 1024, 16 * 1024 * 1024,
                           &config->max_request_bytes));
   std::string log_level;
@@ -233,19 +282,40 @@ absl::Status ParseTopLevel(const YAML::Node& root, Config* config) {
     RETURN_IF_ERROR(ReadString(tls, "key_file", "tls.", &config->tls.key_file));
   }
   if (const YAML::Node challenge = root["challenge"]) {
-    RETURN_IF_ERROR(CheckKnownKeys(challenge, "challenge", {"lifetime_seconds", "max_attempts"}));
+    RETURN_IF_ERROR(CheckKnownKeys(challenge, "challenge",
+                                   {"lifetime_seconds", "max_attempts", "max_per_person"}));
+    RETURN_IF_ERROR(ReadInt(challenge, "max_per_person", "challenge.", 1, 20,
+                            &config->challenges_per_person));
     RETURN_IF_ERROR(ReadSeconds(challenge, "lifetime_seconds", "challenge.", 1, 3600,
                                 &config->challenge_lifetime));
     RETURN_IF_ERROR(
         ReadInt(challenge, "max_attempts", "challenge.", 1, 9, &config->challenge_attempts));
   }
   if (const YAML::Node budget = root["failure_budget"]) {
-    RETURN_IF_ERROR(CheckKnownKeys(budget, "failure_budget", {"max_failures", "window_seconds"}));
-    // The site locks a person out after 10 failures an hour: stay below it.
+    RETURN_IF_ERROR(CheckKnownKeys(budget, "failure_budget",
+                                   {"max_failures", "window_seconds", "per_address_max_failures",
+                                    "per_address_window_seconds"}));
     RETURN_IF_ERROR(
         ReadInt(budget, "max_failures", "failure_budget.", 1, 9, &config->max_failures));
     RETURN_IF_ERROR(ReadSeconds(budget, "window_seconds", "failure_budget.", 60, 86400,
                                 &config->failure_window));
+    RETURN_IF_ERROR(ReadInt(budget, "per_address_max_failures", "failure_budget.", 1, 1'000'000,
+                            &config->per_address_max_failures));
+    RETURN_IF_ERROR(ReadSeconds(budget, "per_address_window_seconds", "failure_budget.", 60, 86400,
+                                &config->per_address_failure_window));
+    // The site locks a person out after 10 failures an hour: no setting may
+    // let that many through.
+    const int per_hour = MostFailuresPerHour(config->max_failures, config->failure_window);
+    if (per_hour >= 10) {
+      return KeyError(
+          "failure_budget.max_failures",
+          absl::StrCat("with failure_budget.window_seconds ",
+                       absl::ToInt64Seconds(config->failure_window), ", ", config->max_failures,
+                       " failures per window could let ", per_hour,
+                       " failed logins reach the site within one hour, and the site locks a "
+                       "person out at 10; lower failure_budget.max_failures or raise "
+                       "failure_budget.window_seconds"));
+    }
   }
   if (const YAML::Node scripts = root["script_tokens"]) {
     RETURN_IF_ERROR(
@@ -265,6 +335,16 @@ std::string EnvOr(const char* name, std::string fallback) {
 }
 
 }  // namespace
+
+int MostFailuresPerHour(int max_failures, absl::Duration window) {
+  // A failure leaves the window `window` after the broker saw the site's
+  // answer, later than the site counted it: a full window's worth can follow
+  // at 0, window, 2*window, ..., and ceil(hour / window) of those bursts fall
+  // within one hour.
+  const int64_t hour = absl::ToInt64Seconds(absl::Hours(1));
+  const int64_t seconds = std::max<int64_t>(1, absl::ToInt64Seconds(window));
+  return max_failures * static_cast<int>(std::min<int64_t>((hour + seconds - 1) / seconds, 1000));
+}
 
 bool IsLoopbackHost(absl::string_view host) {
   if (host == "localhost") return true;
@@ -333,7 +413,7 @@ absl::Status CheckConfig(const Config& config) {
        {std::pair{"tls.cert_file", &config.tls.cert_file},
         std::pair{"tls.key_file", &config.tls.key_file},
         std::pair{"callers.client_ca_file", &config.callers.client_ca_file},
-        std::pair{"policy_file", &config.policy_file}}) {
+        std::pair{"policy_file", &config.policy_file}, std::pair{"seal_key_file", &config.seal_key_file}}) {
     if (!file->empty() && !std::ifstream(*file).good()) {
       return KeyError(key, absl::StrCat("cannot read '", *file, "'"));
     }

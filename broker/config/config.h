@@ -31,8 +31,24 @@ struct Config {
   ListenerTls tls;
   absl::Duration challenge_lifetime = absl::Seconds(300);
   int challenge_attempts = 5;
+  // Live challenges per person; a new one replaces the oldest beyond it.
+  int challenges_per_person = 3;
+  // Failures per (site, username) per rolling window, and per end-user
+  // address across all usernames.
   int max_failures = 5;
-  absl::Duration failure_window = absl::Minutes(15);
+  absl::Duration failure_window = absl::Hours(1);
+  int per_address_max_failures = 100;
+  absl::Duration per_address_failure_window = absl::Hours(1);
+  // gRPC server limits (see docs/security.md).
+  int max_concurrent_streams = 1024;
+  absl::Duration keepalive_min_ping_interval = absl::Seconds(10);
+  absl::Duration max_connection_idle = absl::Minutes(15);
+  absl::Duration max_connection_age = absl::Minutes(30);
+  int caller_max_in_flight = 4096;
+  // How long SIGTERM lets calls in flight finish, site calls included.
+  absl::Duration shutdown_grace = absl::Seconds(20);
+  // Keys the memory store holds at most.
+  int memory_store_max_entries = 1'000'000;
   absl::Duration script_token_min_validity = absl::Seconds(60);
   // Share of a script token's lifetime after which it is renewed.
   double script_token_renew_after = 0.8;
@@ -46,6 +62,8 @@ struct Config {
   std::string policy_file;
   // 32 raw bytes, or their base64; empty means a random key per process.
   std::string seal_key_file;
+  // Keys that open sealed records but never seal (key rotation), same form.
+  std::vector<std::string> seal_accepted_key_files;
   LogLevel log_level = LogLevel::kInfo;
   int max_request_bytes = 64 * 1024;
   // Where to write the bound port (for tests and scripts using port 0).
@@ -62,6 +80,10 @@ absl::StatusOr<Config> LoadConfig(int argc, char** argv);
 
 // Checks rules that span keys (e.g. non-loopback listening needs TLS).
 absl::Status CheckConfig(const Config& config);
+
+// The most failures a budget of `max_failures` per rolling `window` could let
+// reach the site within one hour.
+int MostFailuresPerHour(int max_failures, absl::Duration window);
 
 // Whether `host` is a loopback name or address (localhost, 127.0.0.0/8, ::1).
 bool IsLoopbackHost(absl::string_view host);

@@ -1,61 +1,124 @@
-// Records are JSON with the sealed password base64-encoded, so any replica
-// (and a person debugging Redis) reads the same thing; nothing in them is
-// usable without the sealing key.
+// The plaintext is a version byte then fields as 4-byte big-endian length and
+// bytes, numbers as decimal text: a format whose every copy of the password
+// the broker owns and wipes (a JSON library would leave copies behind).
 #include "broker/login/challenge.h"
 
-#include <nlohmann/json.hpp>
+#include <openssl/crypto.h>
+
+#include <cstdint>
 
 #include "absl/status/status.h"
-#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "broker/common/hex.h"
 #include "broker/common/random.h"
+#include "broker/crypto/digest.h"
 
 namespace credbroker {
+namespace {
+
+constexpr char kFormat = '\x02';
+constexpr std::size_t kMaxField = 4096;
+
+void Wipe(std::string& s) { OPENSSL_cleanse(s.data(), s.size()); }
+
+void PutField(std::string& out, absl::string_view value) {
+  const uint32_t n = static_cast<uint32_t>(value.size());
+  const char length[4] = {static_cast<char>(n >> 24), static_cast<char>(n >> 16),
+                          static_cast<char>(n >> 8), static_cast<char>(n)};
+  out.append(length, 4);
+  out.append(value.data(), value.size());
+}
+
+bool TakeField(absl::string_view& in, absl::string_view* value) {
+  if (in.size() < 4) return false;
+  const auto byte = [&](int i) { return static_cast<uint32_t>(static_cast<unsigned char>(in[i])); };
+  const uint32_t n = byte(0) << 24 | byte(1) << 16 | byte(2) << 8 | byte(3);
+  if (n > kMaxField || in.size() - 4 < n) return false;
+  *value = in.substr(4, n);
+  in.remove_prefix(4 + n);
+  return true;
+}
+
+bool TakeInt(absl::string_view& in, int64_t min, int64_t max, int64_t* value) {
+  absl::string_view text;
+  return TakeField(in, &text) && absl::SimpleAtoi(text, value) && *value >= min && *value <= max;
+}
+
+std::string AssociatedData(absl::string_view id) {
+  return absl::StrCat("credbroker challenge record\n", ChallengeKey(id));
+}
+
+}  // namespace
+
+ChallengeRecord::~ChallengeRecord() { Wipe(password); }
 
 std::string NewChallengeId() { return RandomHex(32); }
 
 bool IsWellFormedChallengeId(absl::string_view id) { return IsLowercaseHex(id, 64); }
 
 std::string ChallengeKey(absl::string_view id) { return absl::StrCat("challenge/", id); }
-std::string ChallengeLockKey(absl::string_view id) {
-  return absl::StrCat("challenge/", id, "/busy");
+
+std::string ChallengeLockKey(absl::string_view id, absl::string_view caller) {
+  // Per caller, so another caller's submits never hold up the owner's.
+  return absl::StrCat("challenge/", id, "/busy/", Sha256Hex(caller).substr(0, 16));
 }
 
 std::string SerializeChallenge(const ChallengeRecord& record) {
-  const nlohmann::json doc = {
-      {"site", record.site},
-      {"username", record.username},
-      {"sealed_password", absl::Base64Escape(record.sealed_password)},
-      {"attempts_left", record.attempts_left},
-      {"expire_unix_ms", absl::ToUnixMillis(record.expire_time)},
-      {"client_address", record.client_address},
-  };
-  return doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::string out;
+  out.reserve(64 + record.site.size() + record.username.size() + record.password.size() +
+              record.caller.size() + record.client_address.size());
+  out.push_back(kFormat);
+  PutField(out, record.site);
+  PutField(out, record.username);
+  PutField(out, record.password);
+  PutField(out, record.caller);
+  PutField(out, std::to_string(record.custody));
+  PutField(out, std::to_string(record.attempts_left));
+  PutField(out, std::to_string(absl::ToUnixMillis(record.expire_time)));
+  PutField(out, record.client_address);
+  return out;
 }
 
 absl::StatusOr<ChallengeRecord> ParseChallenge(absl::string_view data) {
-  const nlohmann::json doc = nlohmann::json::parse(data, nullptr, /*allow_exceptions=*/false);
   const auto bad = [] { return absl::DataLossError("stored challenge is unreadable"); };
-  if (!doc.is_object()) return bad();
-  for (const char* key : {"site", "username", "sealed_password", "client_address"}) {
-    if (!doc.contains(key) || !doc[key].is_string()) return bad();
-  }
-  for (const char* key : {"attempts_left", "expire_unix_ms"}) {
-    if (!doc.contains(key) || !doc[key].is_number_integer()) return bad();
-  }
+  if (data.empty() || data[0] != kFormat) return bad();
+  data.remove_prefix(1);
   ChallengeRecord record;
-  record.site = doc["site"].get<std::string>();
-  record.username = doc["username"].get<std::string>();
-  if (!absl::Base64Unescape(doc["sealed_password"].get<std::string>(), &record.sealed_password)) {
+  absl::string_view site, username, password, caller, client_address;
+  int64_t custody = 0, attempts = 0, expire_ms = 0;
+  if (!TakeField(data, &site) || !TakeField(data, &username) || !TakeField(data, &password) ||
+      !TakeField(data, &caller) || !TakeInt(data, 0, 2, &custody) ||
+      !TakeInt(data, 0, 100, &attempts) ||
+      !TakeInt(data, INT64_MIN / 1000 + 1, INT64_MAX / 1000 - 1, &expire_ms) ||
+      !TakeField(data, &client_address) || !data.empty()) {
     return bad();
   }
-  // Range-checked as 64-bit: a narrowed 4294967301 would read as 5.
-  const int64_t attempts = doc["attempts_left"].get<int64_t>();
-  if (attempts < 0 || attempts > 100) return bad();
+  record.site = std::string(site);
+  record.username = std::string(username);
+  record.password = std::string(password);
+  record.caller = std::string(caller);
+  record.custody = static_cast<int>(custody);
   record.attempts_left = static_cast<int>(attempts);
-  record.expire_time = absl::FromUnixMillis(doc["expire_unix_ms"].get<int64_t>());
-  record.client_address = doc["client_address"].get<std::string>();
+  record.expire_time = absl::FromUnixMillis(expire_ms);
+  record.client_address = std::string(client_address);
+  return record;
+}
+
+std::string SealChallenge(const ChallengeRecord& record, absl::string_view id,
+                          const Sealer& sealer) {
+  std::string plain = SerializeChallenge(record);
+  std::string sealed = sealer.Seal(plain, AssociatedData(id));
+  Wipe(plain);
+  return sealed;
+}
+
+absl::StatusOr<ChallengeRecord> OpenChallenge(absl::string_view sealed, absl::string_view id,
+                                              const Sealer& sealer) {
+  absl::StatusOr<std::string> plain = sealer.Open(sealed, AssociatedData(id));
+  if (!plain.ok()) return plain.status();
+  absl::StatusOr<ChallengeRecord> record = ParseChallenge(*plain);
+  Wipe(*plain);
   return record;
 }
 

@@ -1,5 +1,8 @@
 // A pending second-factor challenge as kept in the state store: who is
-// logging in where, their password sealed, and how many codes they may try.
+// logging in where, their password, which caller began it and how many codes
+// they may try. The whole record is sealed (see Sealer) with its store key as
+// associated data, so nothing in the store is readable, and a record edited
+// or copied under another challenge id does not open.
 #pragma once
 
 #include <string>
@@ -7,14 +10,24 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "broker/crypto/sealer.h"
 
 namespace credbroker {
 
 struct ChallengeRecord {
+  ChallengeRecord() = default;
+  ChallengeRecord(const ChallengeRecord&) = default;
+  ChallengeRecord& operator=(const ChallengeRecord&) = default;
+  // The password is wiped wherever a record ends.
+  ~ChallengeRecord();
+
   std::string site;
   std::string username;
-  // AES-256-GCM, bound to the challenge id (see Sealer).
-  std::string sealed_password;
+  std::string password;
+  // The caller identity that began the login: only it may submit codes.
+  std::string caller;
+  // The custody asked for at BeginLogin (the proto's TokenCustody number).
+  int custody = 0;
   int attempts_left = 0;
   absl::Time expire_time;
   std::string client_address;
@@ -24,11 +37,23 @@ struct ChallengeRecord {
 std::string NewChallengeId();
 bool IsWellFormedChallengeId(absl::string_view id);
 
-// Store keys for the record and for the lock held while a code is at the site.
+// Store keys for the record, for the lock a caller holds while its code is
+// at the site, and for the window of a person's live challenges.
 std::string ChallengeKey(absl::string_view id);
-std::string ChallengeLockKey(absl::string_view id);
+std::string ChallengeLockKey(absl::string_view id, absl::string_view caller);
 
+// The record's plaintext encoding (length-prefixed fields). Holds the
+// password: wipe it after use.
 std::string SerializeChallenge(const ChallengeRecord& record);
+// DATA_LOSS when `data` is not a well-formed record.
 absl::StatusOr<ChallengeRecord> ParseChallenge(absl::string_view data);
+
+// The record sealed for the store under challenge `id`.
+std::string SealChallenge(const ChallengeRecord& record, absl::string_view id,
+                          const Sealer& sealer);
+// DATA_LOSS when the value was not sealed for challenge `id` by a key held
+// here, or was changed.
+absl::StatusOr<ChallengeRecord> OpenChallenge(absl::string_view sealed, absl::string_view id,
+                                              const Sealer& sealer);
 
 }  // namespace credbroker

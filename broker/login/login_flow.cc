@@ -1,10 +1,11 @@
 // Each step continues in the callback of the one before: no thread waits on
-// the site or the store. A failure budget check comes before every site call
-// that could count against the person's lockout.
+// the site or the store. Every password grant (with or without a code) first
+// reserves a place in the failure budget, and the site's answer settles it.
 #include "broker/login/login_flow.h"
 
 #include <openssl/crypto.h>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "broker/common/errors.h"
 #include "broker/common/random.h"
@@ -12,13 +13,39 @@
 #include "broker/upstream/site_resolution.h"
 
 namespace credbroker {
+namespace {
+
+void Wipe(std::string& s) { OPENSSL_cleanse(s.data(), s.size()); }
+
+absl::Status ChallengeNotFound() {
+  return BrokerError(Reason::kChallengeNotFound,
+                     "this login challenge is unknown, expired, used up or already completed; "
+                     "start the login again");
+}
+
+// The window of a person's live challenges.
+std::string PersonChallengesKey(absl::string_view site, absl::string_view username) {
+  return absl::StrCat("challenges/", site, "/", absl::AsciiStrToLower(username));
+}
+
+bool IsWrongSecret(const absl::Status& status) {
+  return HasReason(status, Reason::kInvalidSecondFactor) ||
+         HasReason(status, Reason::kInvalidCredentials);
+}
+
+}  // namespace
+
+BeginLoginParams::~BeginLoginParams() {
+  Wipe(password);
+  Wipe(second_factor_code);
+}
 
 struct LoginFlow::BeginState {
   BeginLoginParams params;
   CallContext call;
   std::string site;
   Callback done;
-  ~BeginState() { OPENSSL_cleanse(params.password.data(), params.password.size()); }
+  FailureReservation reservation;
 };
 
 struct LoginFlow::SubmitState {
@@ -28,6 +55,8 @@ struct LoginFlow::SubmitState {
   ChallengeRecord record;
   std::string lock_value;
   bool holds_lock = false;
+  FailureReservation reservation;
+  ~SubmitState() { Wipe(params.code); }
 };
 
 LoginFlow::LoginFlow(LoginSettings settings, SiteClient& sites, StateStore& store,
@@ -66,56 +95,84 @@ void LoginFlow::BeginLogin(BeginLoginParams params, CallContext call, Callback d
   if (!site.ok()) return FinishBegin(state, site.status());
   state->site = *std::move(site);
 
-  budget_.Check(state->site, state->params.username, [this, state](absl::Status allowed) {
-    if (!allowed.ok()) return FinishBegin(state, allowed);
-    TokenRequest request;
-    request.grant = GrantType::kPassword;
-    request.username = state->params.username;
-    request.password = state->params.password;
-    request.auth_token = state->params.second_factor_code;
-    sites_.RequestToken(state->site, request, state->call.deadline,
-                        [this, state](absl::StatusOr<TokenGrant> grant) {
-                          OnBeginAnswer(state, std::move(grant));
-                        });
-    OPENSSL_cleanse(request.password.data(), request.password.size());
-  });
+  budget_.Reserve(state->site, state->params.username, state->call.client_address,
+                  [this, state](absl::StatusOr<FailureReservation> reservation) {
+                    if (!reservation.ok()) return FinishBegin(state, reservation.status());
+                    state->reservation = *std::move(reservation);
+                    SendPassword(state);
+                  });
 }
 
-void LoginFlow::OnBeginAnswer(std::shared_ptr<BeginState> state, absl::StatusOr<TokenGrant> grant) {
+void LoginFlow::SendPassword(std::shared_ptr<BeginState> state) {
+  TokenRequest request;
+  request.grant = GrantType::kPassword;
+  request.username = state->params.username;
+  request.password = state->params.password;
+  request.auth_token = state->params.second_factor_code;
+  request.cancel = state->call.cancel;
+  sites_.RequestToken(state->site, request, state->call.deadline,
+                      [this, state](absl::StatusOr<TokenGrant> grant) {
+                        const absl::Status answer = grant.status();
+                        budget_.Settle(state->reservation, answer,
+                                       [this, state, grant = std::move(grant)](
+                                           absl::StatusOr<int> budget_left) mutable {
+                                         OnBeginAnswer(state, std::move(grant), budget_left);
+                                       });
+                      });
+  Wipe(request.password);
+  Wipe(request.auth_token);
+}
+
+void LoginFlow::OnBeginAnswer(std::shared_ptr<BeginState> state, absl::StatusOr<TokenGrant> grant,
+                              absl::StatusOr<int> budget_left) {
+  if (!budget_left.ok()) {
+    logger_.Log(LogLevel::kWarn, "failure_budget_unsettled",
+                {{"request_id", state->call.request_id}});
+  }
   if (grant.ok())
     return FinishBegin(state, SessionOutcome(*grant, state->site, state->params.username));
   const absl::Status error = grant.status();
   if (HasReason(error, Reason::kSecondFactorRequired)) return CreateChallenge(std::move(state));
-  if (HasReason(error, Reason::kInvalidCredentials) ||
-      HasReason(error, Reason::kInvalidSecondFactor)) {
-    budget_.RecordFailure(state->site, state->params.username,
-                          [this, state, error](absl::StatusOr<int> remaining) {
-                            // With the code given up front there is no challenge;
-                            // attempts_left then tells what the failure budget allows.
-                            absl::Status answer = error;
-                            if (HasReason(error, Reason::kInvalidSecondFactor) && remaining.ok()) {
-                              answer = WithAttemptsLeft(answer, *remaining);
-                            }
-                            FinishBegin(state, answer);
-                          });
-    return;
+  // With the code given up front there is no challenge; attempts_left then
+  // tells what the failure budget allows.
+  if (HasReason(error, Reason::kInvalidSecondFactor) && budget_left.ok()) {
+    return FinishBegin(state, WithAttemptsLeft(error, *budget_left));
   }
   FinishBegin(state, error);
 }
 
 void LoginFlow::CreateChallenge(std::shared_ptr<BeginState> state) {
   const std::string id = NewChallengeId();
+  // The newest challenge replaces the oldest beyond the cap, so a person's
+  // live challenges (and the store) stay bounded however often 106 comes.
+  store_.ReserveInWindow(
+      PersonChallengesKey(state->site, state->params.username), id,
+      settings_.challenges_per_person, settings_.challenge_lifetime, /*evict_oldest=*/true,
+      [this, state, id](absl::StatusOr<WindowState> window) {
+        if (!window.ok()) return FinishBegin(state, window.status());
+        if (!window->evicted) return StoreChallenge(state, id);
+        store_.Delete(ChallengeKey(*window->evicted),
+                      [this, state, id](absl::Status deleted) {
+                        if (!deleted.ok()) return FinishBegin(state, deleted);
+                        StoreChallenge(state, id);
+                      });
+      });
+}
+
+void LoginFlow::StoreChallenge(std::shared_ptr<BeginState> state, const std::string& id) {
   ChallengeRecord record;
   record.site = state->site;
   record.username = state->params.username;
-  record.sealed_password = sealer_.Seal(state->params.password, id);
+  record.password = state->params.password;
+  record.caller = state->call.caller;
+  record.custody = state->params.custody;
   record.attempts_left = settings_.challenge_attempts;
   record.expire_time = clock_.Now() + settings_.challenge_lifetime;
   record.client_address = state->call.client_address;
 
   LoginOutcome outcome;
   outcome.challenge = ChallengeInfo{id, record.expire_time, record.attempts_left};
-  store_.Put(ChallengeKey(id), SerializeChallenge(record), settings_.challenge_lifetime,
+  store_.Put(ChallengeKey(id), SealChallenge(record, id, sealer_), settings_.challenge_lifetime,
              [this, state, outcome](absl::Status stored) {
                if (!stored.ok()) return FinishBegin(state, stored);
                FinishBegin(state, outcome);
@@ -143,10 +200,11 @@ void LoginFlow::SubmitSecondFactor(SubmitSecondFactorParams params, CallContext 
   state->done = std::move(done);
   state->lock_value = RandomHex(16);
   // The lock makes concurrent submits of one challenge exclusive: only its
-  // holder reaches the site, the others answer CHALLENGE_BUSY at once.
+  // holder reaches the site, the others answer CHALLENGE_BUSY at once. It is
+  // per caller, so only the owner's submits can ever hold the owner's up.
   store_.PutIfAbsent(
-      ChallengeLockKey(state->params.challenge_id), state->lock_value, settings_.challenge_lock_ttl,
-      [this, state](absl::StatusOr<bool> claimed) {
+      ChallengeLockKey(state->params.challenge_id, state->call.caller), state->lock_value,
+      settings_.challenge_lock_ttl, [this, state](absl::StatusOr<bool> claimed) {
         if (!claimed.ok()) return FinishSubmit(state, claimed.status());
         if (!*claimed) {
           return FinishSubmit(
@@ -164,94 +222,105 @@ void LoginFlow::SubmitSecondFactor(SubmitSecondFactorParams params, CallContext 
 
 void LoginFlow::OnChallengeLoaded(std::shared_ptr<SubmitState> state,
                                   absl::StatusOr<std::optional<std::string>> data) {
-  const absl::Status not_found = BrokerError(
-      Reason::kChallengeNotFound,
-      "this login challenge is unknown, expired, used up or already completed; start the "
-      "login again");
   if (!data.ok()) return FinishSubmit(state, data.status());
-  if (!data->has_value()) return FinishSubmit(state, not_found);
-  absl::StatusOr<ChallengeRecord> record = ParseChallenge(**data);
-  if (!record.ok() || record->expire_time <= clock_.Now() || record->attempts_left <= 0) {
-    return FinishSubmit(state, not_found);
+  if (!data->has_value()) return FinishSubmit(state, ChallengeNotFound());
+  absl::StatusOr<ChallengeRecord> record =
+      OpenChallenge(**data, state->params.challenge_id, sealer_);
+  if (!record.ok()) {
+    // Edited, moved, or sealed by a key this broker does not hold.
+    logger_.Log(LogLevel::kWarn, "challenge_unopenable",
+                {{"request_id", state->call.request_id}});
+    return FinishSubmit(state, ChallengeNotFound());
+  }
+  // Another caller's challenge looks exactly like an unknown one, reaches no
+  // site and spends nothing.
+  if (record->caller != state->call.caller || record->expire_time <= clock_.Now() ||
+      record->attempts_left <= 0) {
+    return FinishSubmit(state, ChallengeNotFound());
   }
   state->record = *std::move(record);
-  budget_.Check(state->record.site, state->record.username, [this, state](absl::Status allowed) {
-    if (!allowed.ok()) return FinishSubmit(state, allowed);
-    SendCode(state);
-  });
+  budget_.Reserve(state->record.site, state->record.username, state->call.client_address,
+                  [this, state](absl::StatusOr<FailureReservation> reservation) {
+                    if (!reservation.ok()) return FinishSubmit(state, reservation.status());
+                    state->reservation = *std::move(reservation);
+                    SendCode(state);
+                  });
 }
 
 void LoginFlow::SendCode(std::shared_ptr<SubmitState> state) {
-  absl::StatusOr<std::string> password =
-      sealer_.Open(state->record.sealed_password, state->params.challenge_id);
-  if (!password.ok()) {
-    // Sealed by another key (a restarted broker with a random key): the
-    // challenge cannot be completed here.
-    logger_.Log(LogLevel::kWarn, "challenge_unsealable", {{"request_id", state->call.request_id}});
-    return FinishSubmit(state, BrokerError(Reason::kChallengeNotFound,
-                                           "this login challenge can no longer be completed; "
-                                           "start the login again"));
-  }
   TokenRequest request;
   request.grant = GrantType::kPassword;
   request.username = state->record.username;
-  request.password = *std::move(password);
+  request.password = state->record.password;
   request.auth_token = state->params.code;
-  sites_.RequestToken(
-      state->record.site, request, state->call.deadline,
-      [this, state](absl::StatusOr<TokenGrant> grant) { OnSubmitAnswer(state, std::move(grant)); });
-  OPENSSL_cleanse(request.password.data(), request.password.size());
+  request.cancel = state->call.cancel;
+  sites_.RequestToken(state->record.site, request, state->call.deadline,
+                      [this, state](absl::StatusOr<TokenGrant> grant) {
+                        const absl::Status answer = grant.status();
+                        budget_.Settle(state->reservation, answer,
+                                       [this, state, grant = std::move(grant)](
+                                           absl::StatusOr<int> budget_left) mutable {
+                                         OnSubmitAnswer(state, std::move(grant), budget_left);
+                                       });
+                      });
+  Wipe(request.password);
+  Wipe(request.auth_token);
 }
 
 void LoginFlow::OnSubmitAnswer(std::shared_ptr<SubmitState> state,
-                               absl::StatusOr<TokenGrant> grant) {
+                               absl::StatusOr<TokenGrant> grant, absl::StatusOr<int> budget_left) {
+  if (!budget_left.ok()) {
+    logger_.Log(LogLevel::kWarn, "failure_budget_unsettled",
+                {{"request_id", state->call.request_id}});
+  }
   if (grant.ok()) {
     LoginOutcome outcome = SessionOutcome(*grant, state->record.site, state->record.username);
     // Single use: the challenge goes before the session is handed out.
-    store_.Delete(ChallengeKey(state->params.challenge_id),
-                  [this, state, outcome = std::move(outcome)](absl::Status deleted) {
-                    if (!deleted.ok()) {
-                      logger_.Log(LogLevel::kWarn, "challenge_delete_failed",
-                                  {{"request_id", state->call.request_id}});
-                    }
-                    FinishSubmit(state, outcome);
-                  });
+    DropChallenge(state, [this, state, outcome = std::move(outcome)](absl::Status dropped) {
+      if (!dropped.ok()) {
+        logger_.Log(LogLevel::kWarn, "challenge_delete_failed",
+                    {{"request_id", state->call.request_id}});
+      }
+      FinishSubmit(state, outcome);
+    });
     return;
   }
-  if (HasReason(grant.status(), Reason::kInvalidSecondFactor) ||
-      HasReason(grant.status(), Reason::kInvalidCredentials)) {
-    return OnWrongCode(std::move(state), grant.status());
-  }
+  if (IsWrongSecret(grant.status())) return OnWrongCode(std::move(state), budget_left);
   // The site was unreachable or odd: the attempt did not count, the
   // challenge stays as it was.
   FinishSubmit(state, grant.status());
 }
 
-void LoginFlow::OnWrongCode(std::shared_ptr<SubmitState> state, absl::Status wrong_code) {
-  budget_.RecordFailure(
-      state->record.site, state->record.username, [this, state](absl::StatusOr<int> remaining) {
-        if (!remaining.ok()) {
-          logger_.Log(LogLevel::kWarn, "failure_budget_unrecorded",
-                      {{"request_id", state->call.request_id}});
-        }
-        const int attempts_left = state->record.attempts_left - 1;
-        const absl::Status wrong = WithAttemptsLeft(
-            BrokerError(Reason::kInvalidSecondFactor,
-                        attempts_left > 0
-                            ? "the two-factor code is wrong or was already used; try again"
-                            : "the two-factor code is wrong; no attempts are left, start the "
-                              "login again"),
-            attempts_left);
-        const std::string key = ChallengeKey(state->params.challenge_id);
-        auto answer = [this, state, wrong](absl::Status stored) {
-          FinishSubmit(state, stored.ok() ? wrong : stored);
-        };
-        if (attempts_left <= 0) return store_.Delete(key, answer);
-        state->record.attempts_left = attempts_left;
-        const absl::Duration ttl = state->record.expire_time - clock_.Now();
-        if (ttl <= absl::ZeroDuration()) return store_.Delete(key, answer);
-        store_.Put(key, SerializeChallenge(state->record), ttl, answer);
-      });
+void LoginFlow::OnWrongCode(std::shared_ptr<SubmitState> state, absl::StatusOr<int> budget_left) {
+  const int attempts_left = state->record.attempts_left - 1;
+  // What the person may still try: the challenge's attempts, unless the
+  // failure budget allows fewer.
+  const int shown_left = budget_left.ok() ? std::min(attempts_left, *budget_left) : attempts_left;
+  const absl::Status wrong = WithAttemptsLeft(
+      BrokerError(Reason::kInvalidSecondFactor,
+                  attempts_left > 0 ? "the two-factor code is wrong or was already used; try again"
+                                    : "the two-factor code is wrong; no attempts are left, start "
+                                      "the login again"),
+      std::max(0, shown_left));
+  auto answer = [this, state, wrong](absl::Status stored) {
+    FinishSubmit(state, stored.ok() ? wrong : stored);
+  };
+  const absl::Duration ttl = state->record.expire_time - clock_.Now();
+  if (attempts_left <= 0 || ttl <= absl::ZeroDuration()) return DropChallenge(state, answer);
+  state->record.attempts_left = attempts_left;
+  store_.Put(ChallengeKey(state->params.challenge_id),
+             SealChallenge(state->record, state->params.challenge_id, sealer_), ttl, answer);
+}
+
+void LoginFlow::DropChallenge(const std::shared_ptr<SubmitState>& state,
+                              std::function<void(absl::Status)> then) {
+  store_.Delete(ChallengeKey(state->params.challenge_id),
+                [this, state, then = std::move(then)](absl::Status deleted) {
+                  store_.RemoveFromWindow(
+                      PersonChallengesKey(state->record.site, state->record.username),
+                      state->params.challenge_id,
+                      [then, deleted](absl::StatusOr<WindowState>) { then(deleted); });
+                });
 }
 
 void LoginFlow::FinishSubmit(const std::shared_ptr<SubmitState>& state,
@@ -269,8 +338,8 @@ void LoginFlow::FinishSubmit(const std::shared_ptr<SubmitState>& state,
   };
   if (!state->holds_lock) return answer(absl::OkStatus());
   state->holds_lock = false;
-  store_.DeleteIfEquals(ChallengeLockKey(state->params.challenge_id), state->lock_value,
-                        std::move(answer));
+  store_.DeleteIfEquals(ChallengeLockKey(state->params.challenge_id, state->call.caller),
+                        state->lock_value, std::move(answer));
 }
 
 }  // namespace credbroker

@@ -12,8 +12,8 @@
 #include "broker/common/clock.h"
 #include "broker/common/session.h"
 #include "broker/crypto/sealer.h"
+#include "broker/limits/failure_budget.h"
 #include "broker/login/challenge.h"
-#include "broker/login/failure_budget.h"
 #include "broker/store/state_store.h"
 #include "broker/telemetry/logger.h"
 #include "broker/upstream/site_client.h"
@@ -24,6 +24,8 @@ struct LoginSettings {
   std::string default_site;
   absl::Duration challenge_lifetime = absl::Seconds(300);
   int challenge_attempts = 5;
+  // Live challenges per person: a new one replaces the oldest beyond this.
+  int challenges_per_person = 3;
   // How long a submit may hold a challenge: longer than any site call lasts,
   // so a crashed replica's lock frees itself.
   absl::Duration challenge_lock_ttl = absl::Seconds(60);
@@ -34,6 +36,9 @@ struct BeginLoginParams {
   std::string username;
   std::string password;
   std::string second_factor_code;
+  // The proto's TokenCustody number, carried through the challenge.
+  int custody = 0;
+  ~BeginLoginParams();
 };
 
 struct SubmitSecondFactorParams {
@@ -56,15 +61,22 @@ class LoginFlow {
   struct BeginState;
   struct SubmitState;
 
-  void OnBeginAnswer(std::shared_ptr<BeginState> state, absl::StatusOr<TokenGrant> grant);
+  void SendPassword(std::shared_ptr<BeginState> state);
+  void OnBeginAnswer(std::shared_ptr<BeginState> state, absl::StatusOr<TokenGrant> grant,
+                     absl::StatusOr<int> budget_left);
   void CreateChallenge(std::shared_ptr<BeginState> state);
+  void StoreChallenge(std::shared_ptr<BeginState> state, const std::string& id);
   void FinishBegin(const std::shared_ptr<BeginState>& state, absl::StatusOr<LoginOutcome> result);
 
   void OnChallengeLoaded(std::shared_ptr<SubmitState> state,
                          absl::StatusOr<std::optional<std::string>> data);
   void SendCode(std::shared_ptr<SubmitState> state);
-  void OnSubmitAnswer(std::shared_ptr<SubmitState> state, absl::StatusOr<TokenGrant> grant);
-  void OnWrongCode(std::shared_ptr<SubmitState> state, absl::Status wrong_code);
+  void OnSubmitAnswer(std::shared_ptr<SubmitState> state, absl::StatusOr<TokenGrant> grant,
+                      absl::StatusOr<int> budget_left);
+  void OnWrongCode(std::shared_ptr<SubmitState> state, absl::StatusOr<int> budget_left);
+  // Removes the challenge and its place among the person's live challenges.
+  void DropChallenge(const std::shared_ptr<SubmitState>& state,
+                     std::function<void(absl::Status)> then);
   // Releases the challenge's lock, then answers.
   void FinishSubmit(const std::shared_ptr<SubmitState>& state, absl::StatusOr<LoginOutcome> result);
 

@@ -5,6 +5,8 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include <openssl/crypto.h>
+
 #include <filesystem>
 
 #include "absl/strings/ascii.h"
@@ -17,6 +19,29 @@ namespace {
 
 constexpr char kServiceName[] = "credbroker.v1.CredentialBroker";
 
+void Wipe(std::string& s) { OPENSSL_cleanse(s.data(), s.size()); }
+
+// A key file holds 32 raw bytes or their base64. Every copy read is wiped.
+absl::StatusOr<std::string> ReadSealKey(const std::string& key_name, const std::string& path) {
+  std::optional<std::string> content = ReadFileContents(path);
+  if (!content) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("config key '", key_name, "': cannot read '", path, "'"));
+  }
+  std::string key = *std::move(content);
+  if (key.size() == Sealer::kKeyBytes) return key;
+  std::string decoded;
+  const bool ok = absl::Base64Unescape(absl::StripAsciiWhitespace(key), &decoded) &&
+                  decoded.size() == Sealer::kKeyBytes;
+  Wipe(key);
+  if (!ok) {
+    Wipe(decoded);
+    return absl::InvalidArgumentError(absl::StrCat(
+        "config key '", key_name, "': the file must hold 32 bytes, raw or base64-encoded"));
+  }
+  return decoded;
+}
+
 absl::StatusOr<Sealer> MakeSealer(const Config& config, Logger& logger) {
   if (config.seal_key_file.empty()) {
     logger.Log(LogLevel::kInfo, "seal_key_random",
@@ -25,22 +50,36 @@ absl::StatusOr<Sealer> MakeSealer(const Config& config, Logger& logger) {
                  "share challenges across replicas or restarts"}});
     return Sealer::WithRandomKey();
   }
-  std::optional<std::string> content = ReadFileContents(config.seal_key_file);
-  if (!content) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("config key 'seal_key_file': cannot read '", config.seal_key_file, "'"));
-  }
-  std::string key = *std::move(content);
-  if (key.size() != Sealer::kKeyBytes) {
-    std::string decoded;
-    if (!absl::Base64Unescape(absl::StripAsciiWhitespace(key), &decoded) ||
-        decoded.size() != Sealer::kKeyBytes) {
-      return absl::InvalidArgumentError(
-          "config key 'seal_key_file': the file must hold 32 bytes, raw or base64-encoded");
+  absl::StatusOr<std::string> active = ReadSealKey("seal_key_file", config.seal_key_file);
+  if (!active.ok()) return active.status();
+  std::vector<std::string> accepted;
+  for (std::size_t i = 0; i < config.seal_accepted_key_files.size(); ++i) {
+    absl::StatusOr<std::string> key =
+        ReadSealKey(absl::StrCat("seal_accepted_key_files[", i, "]"),
+                    config.seal_accepted_key_files[i]);
+    if (!key.ok()) {
+      Wipe(*active);
+      for (std::string& held : accepted) Wipe(held);
+      return key.status();
     }
-    key = std::move(decoded);
+    accepted.push_back(*std::move(key));
   }
-  return Sealer::Create(std::move(key));
+  return Sealer::Create(*std::move(active), std::move(accepted));
+}
+
+// Limits that keep one client from holding the server: streams per
+// connection, pings, idle and old connections (docs/security.md).
+void ApplyServerLimits(const Config& config, grpc::ServerBuilder& builder) {
+  const auto millis = [](absl::Duration d) { return static_cast<int>(absl::ToInt64Milliseconds(d)); };
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, config.max_concurrent_streams);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                             millis(config.keepalive_min_ping_interval));
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 2);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, millis(config.max_connection_idle));
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, millis(config.max_connection_age));
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+                             millis(config.shutdown_grace + absl::Seconds(10)));
+  builder.SetMaxReceiveMessageSize(config.max_request_bytes);
 }
 
 absl::Duration LongestSiteCall(const Config& config) {
@@ -54,6 +93,7 @@ LoginSettings MakeLoginSettings(const Config& config) {
   settings.default_site = config.default_site;
   settings.challenge_lifetime = config.challenge_lifetime;
   settings.challenge_attempts = config.challenge_attempts;
+  settings.challenges_per_person = config.challenges_per_person;
   settings.challenge_lock_ttl = LongestSiteCall(config) + absl::Seconds(30);
   return settings;
 }
@@ -83,8 +123,12 @@ BrokerServer::BrokerServer(const Config& config, Logger& logger, Sealer sealer)
       logger_(logger),
       sealer_(std::move(sealer)),
       sites_(config.sites, loop_, clock_, logger),
-      store_(clock_),
-      budget_(store_, FailureBudgetSettings{config.max_failures, config.failure_window}),
+      store_(clock_, static_cast<std::size_t>(config.memory_store_max_entries)),
+      budget_(store_, clock_,
+              FailureBudgetSettings{config.max_failures, config.failure_window,
+                                    config.per_address_max_failures,
+                                    config.per_address_failure_window}),
+      in_flight_(config.caller_max_in_flight),
       login_(MakeLoginSettings(config), sites_, store_, budget_, sealer_, clock_, logger),
       caller_sessions_(config.default_site, sites_, clock_, logger),
       policy_(config.policy_file),
@@ -97,7 +141,7 @@ BrokerServer::BrokerServer(const Config& config, Logger& logger, Sealer sealer)
       scripts_(ScriptSessionSettings{config.default_site, config.callers.enabled()}, sites_,
                token_cache_, keyring_.get(), policy_, logger),
       authorizer_(config.callers, policy_),
-      service_(authorizer_, login_, caller_sessions_, scripts_, logger) {}
+      service_(authorizer_, in_flight_, login_, caller_sessions_, scripts_, logger) {}
 
 absl::Status BrokerServer::StartReloading() {
   if (!config_.policy_file.empty()) {
@@ -151,6 +195,10 @@ absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(const Config& 
                                                                   Logger& logger) {
   absl::StatusOr<Sealer> sealer = MakeSealer(config, logger);
   if (!sealer.ok()) return sealer.status();
+  logger.Log(LogLevel::kInfo, "seal_keys",
+             {{"active_key_id", sealer->active_key_id()},
+              {"accepted_keys", config.seal_accepted_key_files.size()},
+              {"locked_in_memory", sealer->keys_locked()}});
   std::unique_ptr<BrokerServer> broker(new BrokerServer(config, logger, *std::move(sealer)));
   if (absl::Status reloading = broker->StartReloading(); !reloading.ok()) return reloading;
   if (config.allow_anonymous_remote_callers && !config.callers.enabled()) {
@@ -166,7 +214,7 @@ absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(const Config& 
   grpc::ServerBuilder builder;
   builder.AddListeningPort(config.listen, ListenerCredentials(config), &broker->port_);
   builder.RegisterService(&broker->service_);
-  builder.SetMaxReceiveMessageSize(config.max_request_bytes);
+  ApplyServerLimits(config, builder);
   broker->server_ = builder.BuildAndStart();
   if (!broker->server_ || broker->port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on '", config.listen,

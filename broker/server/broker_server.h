@@ -14,7 +14,8 @@
 #include "broker/config/config.h"
 #include "broker/crypto/sealer.h"
 #include "broker/identity/policy.h"
-#include "broker/login/failure_budget.h"
+#include "broker/limits/caller_in_flight.h"
+#include "broker/limits/failure_budget.h"
 #include "broker/login/login_flow.h"
 #include "broker/scripts/keyring.h"
 #include "broker/scripts/script_sessions.h"
@@ -57,6 +58,7 @@ class BrokerServer {
   CurlSiteClient sites_;
   MemoryStore store_;
   FailureBudget budget_;
+  CallerInFlight in_flight_;
   LoginFlow login_;
   CallerSessions caller_sessions_;
   LivePolicy policy_;

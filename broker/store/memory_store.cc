@@ -1,9 +1,21 @@
 // Callbacks run after the lock is released so they may use the store again.
 #include "broker/store/memory_store.h"
 
+#include <algorithm>
+
+#include "broker/common/errors.h"
+
 namespace credbroker {
 namespace {
+
 constexpr std::size_t kSweepEvery = 1024;
+
+absl::Status StoreFull() {
+  return WithRetryAfter(BrokerError(Reason::kStoreUnavailable,
+                                    "the broker's state store is full; try again shortly"),
+                        absl::Seconds(5));
+}
+
 }  // namespace
 
 MemoryStore::Entry* MemoryStore::FindLive(const std::string& key, absl::Time now) {
@@ -16,12 +28,43 @@ MemoryStore::Entry* MemoryStore::FindLive(const std::string& key, absl::Time now
   return &it->second;
 }
 
+MemoryStore::Entry* MemoryStore::FindOrCreate(const std::string& key, absl::Time now) {
+  if (Entry* entry = FindLive(key, now)) return entry;
+  if (entries_.size() >= max_entries_) {
+    // A sweep may make room; only a store full of live entries refuses.
+    writes_since_sweep_ = kSweepEvery;
+    MaybeSweep(now);
+    if (entries_.size() >= max_entries_) return nullptr;
+  }
+  return &entries_[key];
+}
+
 void MemoryStore::MaybeSweep(absl::Time now) {
   if (++writes_since_sweep_ < kSweepEvery) return;
   writes_since_sweep_ = 0;
   for (auto it = entries_.begin(); it != entries_.end();) {
     it = it->second.expires <= now ? entries_.erase(it) : std::next(it);
   }
+}
+
+void MemoryStore::Prune(Entry& entry, absl::Time now) {
+  auto& members = entry.members;
+  members.erase(std::remove_if(members.begin(), members.end(),
+                               [now](const WindowMember& m) { return m.expires <= now; }),
+                members.end());
+  entry.expires = members.empty() ? now : members.back().expires;
+}
+
+void MemoryStore::Insert(Entry& entry, WindowMember member) {
+  auto& members = entry.members;
+  members.erase(std::remove_if(members.begin(), members.end(),
+                               [&](const WindowMember& m) { return m.name == member.name; }),
+                members.end());
+  auto at = std::upper_bound(
+      members.begin(), members.end(), member.expires,
+      [](absl::Time expires, const WindowMember& m) { return expires < m.expires; });
+  members.insert(at, std::move(member));
+  entry.expires = members.back().expires;
 }
 
 void MemoryStore::Get(const std::string& key, ValueCallback done) {
@@ -35,28 +78,36 @@ void MemoryStore::Get(const std::string& key, ValueCallback done) {
 
 void MemoryStore::Put(const std::string& key, std::string value, absl::Duration ttl,
                       DoneCallback done) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    const absl::Time now = clock_.Now();
-    MaybeSweep(now);
-    entries_[key] = Entry{std::move(value), 0, now + ttl};
-  }
-  done(absl::OkStatus());
-}
-
-void MemoryStore::PutIfAbsent(const std::string& key, std::string value, absl::Duration ttl,
-                              ClaimCallback done) {
   bool stored = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     const absl::Time now = clock_.Now();
     MaybeSweep(now);
-    if (FindLive(key, now) == nullptr) {
-      entries_[key] = Entry{std::move(value), 0, now + ttl};
+    if (Entry* entry = FindOrCreate(key, now)) {
+      *entry = Entry{std::move(value), now + ttl, {}};
       stored = true;
     }
   }
-  done(stored);
+  done(stored ? absl::OkStatus() : StoreFull());
+}
+
+void MemoryStore::PutIfAbsent(const std::string& key, std::string value, absl::Duration ttl,
+                              ClaimCallback done) {
+  absl::StatusOr<bool> stored = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const absl::Time now = clock_.Now();
+    MaybeSweep(now);
+    if (FindLive(key, now) == nullptr) {
+      if (Entry* entry = FindOrCreate(key, now)) {
+        *entry = Entry{std::move(value), now + ttl, {}};
+        stored = true;
+      } else {
+        stored = StoreFull();
+      }
+    }
+  }
+  done(std::move(stored));
 }
 
 void MemoryStore::Delete(const std::string& key, DoneCallback done) {
@@ -77,31 +128,79 @@ void MemoryStore::DeleteIfEquals(const std::string& key, const std::string& expe
   done(absl::OkStatus());
 }
 
-void MemoryStore::Increment(const std::string& key, absl::Duration window, CounterCallback done) {
-  CounterValue result;
+void MemoryStore::ReserveInWindow(const std::string& key, const std::string& member, int limit,
+                                  absl::Duration ttl, bool evict_oldest, WindowCallback done) {
+  absl::StatusOr<WindowState> result;
   {
     std::lock_guard<std::mutex> lock(mu_);
     const absl::Time now = clock_.Now();
     MaybeSweep(now);
-    Entry* entry = FindLive(key, now);
-    if (entry == nullptr) entry = &(entries_[key] = Entry{"", 0, now + window});
-    result.count = ++entry->count;
-    result.remaining = entry->expires - now;
+    Entry* entry = FindOrCreate(key, now);
+    if (entry == nullptr) {
+      result = StoreFull();
+    } else {
+      Prune(*entry, now);
+      WindowState state;
+      if (static_cast<int>(entry->members.size()) >= limit && evict_oldest &&
+          !entry->members.empty()) {
+        state.evicted = entry->members.front().name;
+        entry->members.erase(entry->members.begin());
+      }
+      if (static_cast<int>(entry->members.size()) < limit) {
+        Insert(*entry, WindowMember{member, now + ttl});
+        state.added = true;
+      }
+      state.members = entry->members;
+      if (entry->members.empty()) entries_.erase(key);
+      result = std::move(state);
+    }
   }
-  done(result);
+  done(std::move(result));
 }
 
-void MemoryStore::ReadCounter(const std::string& key, CounterCallback done) {
-  CounterValue result;
+void MemoryStore::ReplaceInWindow(const std::string& key, const std::string& old_member,
+                                  const std::string& new_member, absl::Duration ttl,
+                                  WindowCallback done) {
+  absl::StatusOr<WindowState> result;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const absl::Time now = clock_.Now();
+    Entry* entry = FindOrCreate(key, now);
+    if (entry == nullptr) {
+      result = StoreFull();
+    } else {
+      Prune(*entry, now);
+      auto& members = entry->members;
+      members.erase(std::remove_if(members.begin(), members.end(),
+                                   [&](const WindowMember& m) { return m.name == old_member; }),
+                    members.end());
+      Insert(*entry, WindowMember{new_member, now + ttl});
+      WindowState state;
+      state.added = true;
+      state.members = members;
+      result = std::move(state);
+    }
+  }
+  done(std::move(result));
+}
+
+void MemoryStore::RemoveFromWindow(const std::string& key, const std::string& member,
+                                   WindowCallback done) {
+  WindowState state;
   {
     std::lock_guard<std::mutex> lock(mu_);
     const absl::Time now = clock_.Now();
     if (Entry* entry = FindLive(key, now)) {
-      result.count = entry->count;
-      result.remaining = entry->expires - now;
+      Prune(*entry, now);
+      auto& members = entry->members;
+      members.erase(std::remove_if(members.begin(), members.end(),
+                                   [&](const WindowMember& m) { return m.name == member; }),
+                    members.end());
+      state.members = members;
+      if (members.empty()) entries_.erase(key);
     }
   }
-  done(result);
+  done(std::move(state));
 }
 
 std::size_t MemoryStore::SizeForTest() const {

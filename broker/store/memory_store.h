@@ -1,10 +1,13 @@
 // The default state store: one process's memory. Expiry follows the injected
 // clock; expired entries are dropped when touched and by an occasional sweep.
+// The number of keys is bounded, so a flood of logins cannot grow it without
+// limit: a full store refuses new keys with STORE_UNAVAILABLE.
 #pragma once
 
 #include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "broker/common/clock.h"
 #include "broker/store/state_store.h"
@@ -13,7 +16,10 @@ namespace credbroker {
 
 class MemoryStore final : public StateStore {
  public:
-  explicit MemoryStore(const Clock& clock) : clock_(clock) {}
+  static constexpr std::size_t kDefaultMaxEntries = 1'000'000;
+
+  explicit MemoryStore(const Clock& clock, std::size_t max_entries = kDefaultMaxEntries)
+      : clock_(clock), max_entries_(max_entries) {}
 
   void Get(const std::string& key, ValueCallback done) override;
   void Put(const std::string& key, std::string value, absl::Duration ttl,
@@ -23,8 +29,13 @@ class MemoryStore final : public StateStore {
   void Delete(const std::string& key, DoneCallback done) override;
   void DeleteIfEquals(const std::string& key, const std::string& expected,
                       DoneCallback done) override;
-  void Increment(const std::string& key, absl::Duration window, CounterCallback done) override;
-  void ReadCounter(const std::string& key, CounterCallback done) override;
+  void ReserveInWindow(const std::string& key, const std::string& member, int limit,
+                       absl::Duration ttl, bool evict_oldest, WindowCallback done) override;
+  void ReplaceInWindow(const std::string& key, const std::string& old_member,
+                       const std::string& new_member, absl::Duration ttl,
+                       WindowCallback done) override;
+  void RemoveFromWindow(const std::string& key, const std::string& member,
+                        WindowCallback done) override;
 
   // Entries held, expired or not: lets tests see that nothing leaks.
   std::size_t SizeForTest() const;
@@ -32,16 +43,24 @@ class MemoryStore final : public StateStore {
  private:
   struct Entry {
     std::string value;
-    int64_t count = 0;
     absl::Time expires;
+    // Window members, oldest expiry first; the entry expires with the last.
+    std::vector<WindowMember> members;
   };
 
   // Returns the live entry for key, dropping it if expired. Needs mu_.
   Entry* FindLive(const std::string& key, absl::Time now);
+  // The live entry for key, or a new one; nullptr when the store is full.
+  // Needs mu_.
+  Entry* FindOrCreate(const std::string& key, absl::Time now);
+  // Drops expired members and fixes the entry's expiry. Needs mu_.
+  static void Prune(Entry& entry, absl::Time now);
+  static void Insert(Entry& entry, WindowMember member);
   // Drops expired entries once in a while, so keys never touched again go too.
   void MaybeSweep(absl::Time now);
 
   const Clock& clock_;
+  const std::size_t max_entries_;
   mutable std::mutex mu_;
   std::map<std::string, Entry> entries_;
   std::size_t writes_since_sweep_ = 0;

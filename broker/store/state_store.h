@@ -1,7 +1,12 @@
-// The broker's shared state (challenges, locks, failure counters) behind an
+// The broker's shared state (challenges, locks, failure windows) behind an
 // asynchronous interface. The in-memory store answers at once; a networked
 // store (Redis) answers later from its own thread, so no gRPC thread ever waits
 // on it. Every operation is atomic on its key and every entry can expire.
+//
+// Rolling windows (the failure budgets, live challenges per person) are sets
+// of members that each expire on their own: reserving, replacing and removing
+// a member are single atomic operations, so concurrent callers on any number
+// of replicas can never take more places than the limit allows.
 //
 // Callbacks may run on the caller's thread or on the store's; they must not
 // call back into the store while holding their own locks. Failures to reach
@@ -12,6 +17,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -19,10 +25,19 @@
 
 namespace credbroker {
 
-struct CounterValue {
-  int64_t count = 0;
-  // Time until the counter's window ends and it drops back to zero.
-  absl::Duration remaining = absl::ZeroDuration();
+// One member of a rolling window and when it leaves the window.
+struct WindowMember {
+  std::string name;
+  absl::Time expires;
+};
+
+// A window after an operation on it: its live members, oldest expiry first.
+struct WindowState {
+  // Whether the operation added its member (false: the window was full).
+  bool added = false;
+  // The member pushed out to make room, when eviction was asked for.
+  std::optional<std::string> evicted;
+  std::vector<WindowMember> members;
 };
 
 class StateStore {
@@ -30,7 +45,7 @@ class StateStore {
   using ValueCallback = std::function<void(absl::StatusOr<std::optional<std::string>>)>;
   using DoneCallback = std::function<void(absl::Status)>;
   using ClaimCallback = std::function<void(absl::StatusOr<bool>)>;
-  using CounterCallback = std::function<void(absl::StatusOr<CounterValue>)>;
+  using WindowCallback = std::function<void(absl::StatusOr<WindowState>)>;
 
   virtual ~StateStore() = default;
 
@@ -49,11 +64,19 @@ class StateStore {
   // if it is still this holder's (it may have expired and been taken since).
   virtual void DeleteIfEquals(const std::string& key, const std::string& expected,
                               DoneCallback done) = 0;
-  // Adds one to a counter. The window starts at the first increment: the
-  // counter expires `window` later, however often it is incremented.
-  virtual void Increment(const std::string& key, absl::Duration window, CounterCallback done) = 0;
-  // The counter's current value (zero when absent).
-  virtual void ReadCounter(const std::string& key, CounterCallback done) = 0;
+  // Adds `member` to the window under `key`, expiring `ttl` from now, unless
+  // `limit` members are live there. With `evict_oldest`, a full window drops
+  // the member that expires first to make room instead of refusing.
+  virtual void ReserveInWindow(const std::string& key, const std::string& member, int limit,
+                               absl::Duration ttl, bool evict_oldest, WindowCallback done) = 0;
+  // Replaces `old_member` (present or not) with `new_member`, expiring `ttl`
+  // from now, whatever the limit: turns a reserved place into a counted one.
+  virtual void ReplaceInWindow(const std::string& key, const std::string& old_member,
+                               const std::string& new_member, absl::Duration ttl,
+                               WindowCallback done) = 0;
+  // Removes `member` from the window; an absent member is fine.
+  virtual void RemoveFromWindow(const std::string& key, const std::string& member,
+                                WindowCallback done) = 0;
 };
 
 }  // namespace credbroker

@@ -74,6 +74,7 @@ long Millis(absl::Duration d) {
 }  // namespace
 
 struct CurlMultiLoop::Transfer {
+  uint64_t id = 0;
   HttpRequest request;
   Callback done;
   CURL* easy = nullptr;
@@ -99,18 +100,33 @@ CurlMultiLoop::~CurlMultiLoop() {
   curl_multi_cleanup(multi_);
 }
 
-void CurlMultiLoop::Submit(HttpRequest request, Callback done) {
+uint64_t CurlMultiLoop::Submit(HttpRequest request, Callback done) {
   auto transfer = std::make_unique<Transfer>();
   transfer->request = std::move(request);
   transfer->done = std::move(done);
+  uint64_t id = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    id = transfer->id = next_id_++;
     if (!stopping_) {
       queued_.push_back(std::move(transfer));
       transfer = nullptr;
     }
   }
-  if (transfer) return transfer->done(ShuttingDown());
+  if (transfer) {
+    transfer->done(ShuttingDown());
+    return id;
+  }
+  curl_multi_wakeup(multi_);
+  return id;
+}
+
+void CurlMultiLoop::Cancel(uint64_t id) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return;
+    cancelled_.push_back(id);
+  }
   curl_multi_wakeup(multi_);
 }
 
@@ -150,19 +166,27 @@ void CurlMultiLoop::StartTransfer(std::unique_ptr<Transfer> transfer) {
   curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &AppendBody);
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, &transfer->response_body);
   curl_multi_add_handle(multi_, easy);
+  running_ids_.emplace(transfer->id, easy);
   running_.emplace(easy, std::move(transfer));
 }
 
-void CurlMultiLoop::FinishTransfer(CURL* easy, CURLcode code) {
+void CurlMultiLoop::FinishTransfer(CURL* easy, CURLcode code, bool cancelled) {
   curl_multi_remove_handle(multi_, easy);
   auto it = running_.find(easy);
   if (it == running_.end()) return;
   std::unique_ptr<Transfer> transfer = std::move(it->second);
   running_.erase(it);
+  running_ids_.erase(transfer->id);
 
   HttpResult result;
   if (code != CURLE_OK) {
-    result.transport = BrokerError(Reason::kUpstreamUnavailable, DescribeTransportError(code));
+    result.transport = BrokerError(Reason::kUpstreamUnavailable,
+                                   cancelled ? "the call was cancelled before the site answered"
+                                             : DescribeTransportError(code));
+    // Nothing of the request left the broker: the site cannot have seen it.
+    long request_bytes = 0;
+    curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &request_bytes);
+    if (request_bytes == 0) result.transport = MarkedNotProcessedBySite(result.transport);
   } else {
     curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &result.answer.http_status);
     result.answer.content_type = HeaderValue(easy, "Content-Type");
@@ -178,10 +202,12 @@ void CurlMultiLoop::FinishTransfer(CURL* easy, CURLcode code) {
 void CurlMultiLoop::Run() {
   for (;;) {
     std::deque<std::unique_ptr<Transfer>> incoming;
+    std::vector<uint64_t> cancelled;
     bool stopping = false;
     {
       std::lock_guard<std::mutex> lock(mu_);
       incoming.swap(queued_);
+      cancelled.swap(cancelled_);
       stopping = stopping_;
     }
     if (stopping) {
@@ -191,6 +217,12 @@ void CurlMultiLoop::Run() {
       return;
     }
     for (auto& transfer : incoming) StartTransfer(std::move(transfer));
+    for (uint64_t id : cancelled) {
+      auto running = running_ids_.find(id);
+      if (running != running_ids_.end()) {
+        FinishTransfer(running->second, CURLE_ABORTED_BY_CALLBACK, /*cancelled=*/true);
+      }
+    }
 
     int still_running = 0;
     curl_multi_perform(multi_, &still_running);

@@ -5,6 +5,7 @@
 
 #include <curl/curl.h>
 
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -48,8 +49,13 @@ class CurlMultiLoop {
   CurlMultiLoop(const CurlMultiLoop&) = delete;
   CurlMultiLoop& operator=(const CurlMultiLoop&) = delete;
 
-  // Queues a request; `done` runs once, on the loop's thread.
-  void Submit(HttpRequest request, Callback done);
+  // Queues a request; `done` runs once, on the loop's thread. The id names
+  // it for Cancel.
+  uint64_t Submit(HttpRequest request, Callback done);
+  // Abandons the request if it is still running: `done` gets
+  // UPSTREAM_UNAVAILABLE, marked as not processed when nothing was sent yet.
+  // Safe from any thread, for finished or unknown ids too.
+  void Cancel(uint64_t id);
   // Fails what is still queued or running and joins the thread. Idempotent.
   void Stop();
 
@@ -58,16 +64,19 @@ class CurlMultiLoop {
 
   void Run();
   void StartTransfer(std::unique_ptr<Transfer> transfer);
-  void FinishTransfer(CURL* easy, CURLcode code);
+  void FinishTransfer(CURL* easy, CURLcode code, bool cancelled = false);
 
   CURLM* multi_;
   std::mutex mu_;
   std::deque<std::unique_ptr<Transfer>> queued_;
+  std::vector<uint64_t> cancelled_;
+  uint64_t next_id_ = 1;
   bool stopping_ = false;
   std::thread thread_;
   // Owned by the loop thread only; keyed by easy handle, which is what curl
   // reports a finished transfer by.
   std::unordered_map<CURL*, std::unique_ptr<Transfer>> running_;
+  std::unordered_map<uint64_t, CURL*> running_ids_;
 };
 
 }  // namespace credbroker

@@ -67,7 +67,91 @@ std::string EncodeTokenForm(const TokenRequest& request) {
 
 CurlSiteClient::CurlSiteClient(std::vector<SiteEndpoint> sites, CurlMultiLoop& loop,
                                const Clock& clock, Logger& logger)
-    : sites_(std::move(sites)), loop_(loop), clock_(clock), logger_(logger) {}
+    : sites_(std::move(sites)), loop_(loop), clock_(clock), logger_(logger) {
+  for (std::size_t i = 0; i < sites_.size(); ++i) gates_.push_back(std::make_unique<Gate>());
+}
+
+void CurlSiteClient::Admit(std::size_t site_index, HttpRequest http, absl::Time deadline,
+                           std::shared_ptr<CancelSignal> cancel, CurlMultiLoop::Callback done) {
+  const SiteEndpoint& site = sites_[site_index];
+  Gate& gate = *gates_[site_index];
+  std::unique_lock<std::mutex> lock(gate.mu);
+  if (gate.in_flight < site.max_concurrent_requests) {
+    ++gate.in_flight;
+    lock.unlock();
+    return Launch(site_index, std::move(http), std::move(cancel), std::move(done));
+  }
+  if (static_cast<int>(gate.waiting.size()) >= site.max_queued_requests) {
+    lock.unlock();
+    HttpResult refused;
+    refused.transport = MarkedNotProcessedBySite(WithRetryAfter(
+        BrokerError(Reason::kUpstreamUnavailable,
+                    "too many requests to this ShotGrid site are already waiting; try again"),
+        absl::Seconds(1)));
+    return done(std::move(refused));
+  }
+  const uint64_t ticket = gate.next_ticket++;
+  gate.waiting.push_back(Gate::Waiting{ticket, std::move(http), deadline, std::move(done), cancel});
+  lock.unlock();
+  if (cancel) cancel->OnCancel([this, site_index, ticket] { Withdraw(site_index, ticket); });
+}
+
+void CurlSiteClient::Launch(std::size_t site_index, HttpRequest http,
+                            std::shared_ptr<CancelSignal> cancel, CurlMultiLoop::Callback done) {
+  const uint64_t id =
+      loop_.Submit(std::move(http), [this, site_index, done = std::move(done)](HttpResult result) {
+        done(std::move(result));
+        Release(site_index);
+      });
+  if (cancel) cancel->OnCancel([this, id] { loop_.Cancel(id); });
+}
+
+void CurlSiteClient::Release(std::size_t site_index) {
+  Gate& gate = *gates_[site_index];
+  for (;;) {
+    std::unique_lock<std::mutex> lock(gate.mu);
+    if (gate.waiting.empty()) {
+      --gate.in_flight;
+      return;
+    }
+    Gate::Waiting next = std::move(gate.waiting.front());
+    gate.waiting.pop_front();
+    lock.unlock();
+    // The place passes on; a request whose call has no time left gives it
+    // to the one after.
+    const absl::Duration left = next.deadline - clock_.Now();
+    if (left > absl::ZeroDuration() && !(next.cancel && next.cancel->cancelled())) {
+      next.http.total_timeout = std::min(next.http.total_timeout, left);
+      next.http.connect_timeout = std::min(next.http.connect_timeout, left);
+      return Launch(site_index, std::move(next.http), std::move(next.cancel),
+                    std::move(next.done));
+    }
+    HttpResult expired;
+    expired.transport = MarkedNotProcessedBySite(
+        BrokerError(Reason::kUpstreamUnavailable,
+                    "the call ended while waiting for a free connection to the ShotGrid site"));
+    next.done(std::move(expired));
+  }
+}
+
+void CurlSiteClient::Withdraw(std::size_t site_index, uint64_t ticket) {
+  Gate& gate = *gates_[site_index];
+  CurlMultiLoop::Callback done;
+  {
+    std::lock_guard<std::mutex> lock(gate.mu);
+    for (auto it = gate.waiting.begin(); it != gate.waiting.end(); ++it) {
+      if (it->ticket != ticket) continue;
+      done = std::move(it->done);
+      gate.waiting.erase(it);
+      break;
+    }
+  }
+  if (!done) return;
+  HttpResult cancelled;
+  cancelled.transport = MarkedNotProcessedBySite(BrokerError(
+      Reason::kUpstreamUnavailable, "the call was cancelled before it reached the ShotGrid site"));
+  done(std::move(cancelled));
+}
 
 const SiteEndpoint* CurlSiteClient::Find(absl::string_view site) const {
   for (const SiteEndpoint& endpoint : sites_) {
@@ -85,11 +169,13 @@ void CurlSiteClient::RequestToken(absl::string_view site, const TokenRequest& re
     done(BrokerError(Reason::kUnknownSite, absl::StrCat("no site named '", site, "'")));
     return;
   }
+  const std::size_t site_index = static_cast<std::size_t>(endpoint - sites_.data());
   const absl::Time now = clock_.Now();
   const absl::Duration budget = std::min(endpoint->request_timeout, deadline - now);
   if (budget <= absl::ZeroDuration()) {
-    done(BrokerError(Reason::kUpstreamUnavailable,
-                     "the call's deadline left no time to reach the ShotGrid site"));
+    done(MarkedNotProcessedBySite(
+        BrokerError(Reason::kUpstreamUnavailable,
+                    "the call's deadline left no time to reach the ShotGrid site")));
     return;
   }
 
@@ -105,7 +191,7 @@ void CurlSiteClient::RequestToken(absl::string_view site, const TokenRequest& re
   const AnswerContext context{request.grant, !request.auth_token.empty()};
   std::string site_name(site);
   std::string session_uuid = request.session_uuid;
-  loop_.Submit(std::move(http), [this, context, site_name, session_uuid, started = now,
+  Admit(site_index, std::move(http), deadline, request.cancel, [this, context, site_name, session_uuid, started = now,
                                  done = std::move(done)](HttpResult result) {
     absl::StatusOr<TokenGrant> grant =
         result.transport.ok() ? MapSiteAnswer(result.answer, context) : result.transport;

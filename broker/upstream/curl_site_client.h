@@ -1,7 +1,13 @@
 // SiteClient over libcurl: builds token requests for each configured site and
-// sends them through the shared CurlMultiLoop.
+// sends them through the shared CurlMultiLoop, at most a configured number
+// per site at once, so one busy site or one caller's burst cannot take every
+// socket.
 #pragma once
 
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -20,6 +26,11 @@ struct SiteEndpoint {
   std::string ca_file;
   absl::Duration connect_timeout = absl::Seconds(5);
   absl::Duration request_timeout = absl::Seconds(10);
+  // At most this many requests to the site at once; beyond it requests wait
+  // in a queue of at most max_queued_requests, and beyond that are refused
+  // at once (UPSTREAM_UNAVAILABLE with retry_after).
+  int max_concurrent_requests = 1024;
+  int max_queued_requests = 4096;
 };
 
 // The form body for `request`, URL-encoded. Holds secrets.
@@ -35,9 +46,34 @@ class CurlSiteClient final : public SiteClient {
                     TokenCallback done) override;
 
  private:
+  // One site's requests at the site and waiting for a place.
+  struct Gate {
+    struct Waiting {
+      uint64_t ticket;
+      HttpRequest http;
+      absl::Time deadline;
+      CurlMultiLoop::Callback done;
+      std::shared_ptr<CancelSignal> cancel;
+    };
+    std::mutex mu;
+    int in_flight = 0;
+    uint64_t next_ticket = 1;
+    std::deque<Waiting> waiting;
+  };
+
   const SiteEndpoint* Find(absl::string_view site) const;
+  // Sends now if the site has a free place, else queues, else refuses.
+  void Admit(std::size_t site_index, HttpRequest http, absl::Time deadline,
+             std::shared_ptr<CancelSignal> cancel, CurlMultiLoop::Callback done);
+  void Launch(std::size_t site_index, HttpRequest http, std::shared_ptr<CancelSignal> cancel,
+              CurlMultiLoop::Callback done);
+  // A request to the site ended: its place goes to the next one waiting.
+  void Release(std::size_t site_index);
+  // A waiting request's call was cancelled: it leaves the queue unsent.
+  void Withdraw(std::size_t site_index, uint64_t ticket);
 
   std::vector<SiteEndpoint> sites_;
+  std::vector<std::unique_ptr<Gate>> gates_;
   CurlMultiLoop& loop_;
   const Clock& clock_;
   Logger& logger_;

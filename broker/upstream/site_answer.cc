@@ -36,9 +36,10 @@ std::optional<absl::Duration> ParseRetryAfter(absl::string_view header) {
 }
 
 absl::Status Unavailable(const SiteAnswer& answer) {
-  absl::Status status = BrokerError(
+  // A 5xx or 429 is a refusal in front of the login check: nothing counted.
+  absl::Status status = MarkedNotProcessedBySite(BrokerError(
       Reason::kUpstreamUnavailable,
-      absl::StrCat("the ShotGrid site is unavailable (HTTP ", answer.http_status, "); try again"));
+      absl::StrCat("the ShotGrid site is unavailable (HTTP ", answer.http_status, "); try again")));
   if (std::optional<absl::Duration> retry = ParseRetryAfter(answer.retry_after)) {
     status = WithRetryAfter(std::move(status), *retry);
   }
@@ -149,6 +150,11 @@ absl::StatusOr<TokenGrant> MapSiteAnswer(const SiteAnswer& answer, const AnswerC
     case kCodeSecondFactorMissing:
       if (context.grant == GrantType::kPassword && !context.sent_second_factor) {
         return BrokerError(Reason::kSecondFactorRequired, "the site asks for a two-factor code");
+      }
+      // A 106 to a request that carried a code: the code was not accepted.
+      if (context.grant == GrantType::kPassword) {
+        return BrokerError(Reason::kInvalidSecondFactor,
+                           "the two-factor code is wrong or was already used");
       }
       return ProtocolError("it asked for a two-factor code that was already sent");
     case kCodeSsoSite:

@@ -4,11 +4,13 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "broker/common/cancel_signal.h"
 
 namespace credbroker {
 
@@ -34,6 +36,9 @@ struct TokenRequest {
   std::string sudo_as_login;
   // Sent to the site for traceability; never a secret.
   std::string session_uuid;
+  // When it fires, the request is abandoned (UPSTREAM_UNAVAILABLE, marked as
+  // not processed if it had not left yet). Null: only the deadline stops it.
+  std::shared_ptr<CancelSignal> cancel;
 };
 
 // What the site granted.

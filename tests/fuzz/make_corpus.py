@@ -97,30 +97,28 @@ SITE_ANSWER = {
     "json_bad_surrogate": answer(200, '{"access_token":"\\ud800","expires_in":5}'),
 }
 
+def record(*fields, version=b"\x02"):
+    """A challenge record's plaintext: a version byte, then length-prefixed fields."""
+    out = version
+    for field in fields:
+        data = field.encode() if isinstance(field, str) else field
+        out += len(data).to_bytes(4, "big") + data
+    return out
+
+
+GOOD = ("main", "ana@studio.example", "pw-\x00\xff", "token:web-portal", "1", "5",
+        "1767225600000", "10.0.0.7")
 CHALLENGE = {
-    "valid": json.dumps({"site": "main", "username": "ana@studio.example",
-                         "sealed_password": "3q2+7wABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4f",
-                         "attempts_left": 5, "expire_unix_ms": 1767225600000,
-                         "client_address": "10.0.0.7"}, separators=(",", ":")),
-    "valid_ipv6_unicode": json.dumps({"site": "studio.eu", "username": "j\u00f6rg",
-                                      "sealed_password": "", "attempts_left": 1,
-                                      "expire_unix_ms": 0, "client_address": "::1"}),
-    "attempts_wide": '{"site":"s","username":"u","sealed_password":"AA==","attempts_left":4294967301,'
-                     '"expire_unix_ms":-9223372036854775808,"client_address":""}',
-    "expire_unsigned": '{"site":"s","username":"u","sealed_password":"AA","attempts_left":-1,'
-                       '"expire_unix_ms":18446744073709551615,"client_address":"x"}',
-    "attempts_float": '{"site":"s","username":"u","sealed_password":"","attempts_left":5.0,'
-                      '"expire_unix_ms":1,"client_address":""}',
-    "bad_base64": '{"site":"s","username":"u","sealed_password":"!!!","attempts_left":5,'
-                  '"expire_unix_ms":1,"client_address":""}',
-    "missing_site": '{"username":"u","sealed_password":"","attempts_left":5,"expire_unix_ms":1,'
-                    '"client_address":""}',
-    "site_null": '{"site":null,"username":"u","sealed_password":"","attempts_left":5,'
-                 '"expire_unix_ms":1,"client_address":""}',
-    "duplicate_keys": '{"site":"a","site":"b","username":"u","sealed_password":"","attempts_left":5,'
-                      '"expire_unix_ms":1,"client_address":""}',
-    "truncated": '{"site":"main","username":"ana","sealed_pass',
-    "array": '["site","main"]',
+    "valid": record(*GOOD),
+    "valid_ipv6_unicode": record("studio.eu", "j\u00f6rg", "", "spiffe://s/x", "2", "1", "0", "::1"),
+    "attempts_wide": record(*GOOD[:5], "4294967301", *GOOD[6:]),
+    "attempts_negative": record(*GOOD[:5], "-1", *GOOD[6:]),
+    "expire_huge": record(*GOOD[:6], "18446744073709551615", GOOD[7]),
+    "custody_unknown": record(*GOOD[:4], "7", *GOOD[5:]),
+    "length_overflow": b"\x02\xff\xff\xff\xffmain",
+    "trailing_bytes": record(*GOOD) + b"x",
+    "old_version": record(*GOOD, version=b"\x01"),
+    "truncated": record(*GOOD)[:20],
     "empty": "",
 }
 

@@ -58,7 +58,13 @@ TEST(ConfigTest, MinimalConfigIsValidWithDefaults) {
   EXPECT_EQ(config->challenge_lifetime, absl::Seconds(300));
   EXPECT_EQ(config->challenge_attempts, 5);
   EXPECT_EQ(config->max_failures, 5);
-  EXPECT_EQ(config->failure_window, absl::Seconds(900));
+  EXPECT_EQ(config->failure_window, absl::Hours(1));
+  EXPECT_EQ(config->per_address_max_failures, 100);
+  EXPECT_EQ(config->per_address_failure_window, absl::Hours(1));
+  EXPECT_EQ(config->challenges_per_person, 3);
+  EXPECT_EQ(config->caller_max_in_flight, 4096);
+  EXPECT_EQ(config->sites.at(0).max_concurrent_requests, 1024);
+  EXPECT_EQ(config->sites.at(0).max_queued_requests, 4096);
   EXPECT_FALSE(config->tls.enabled());
   EXPECT_GE(config->max_request_bytes, 64 * 1024);
 }
@@ -202,6 +208,63 @@ TEST(ConfigTest, MaxFailuresMustStayBelowTheSiteLockout) {
       "failure_budget.max_failures");
   EXPECT_TRUE(
       ParseConfig(std::string(kMinimal) + "failure_budget:\n  max_failures: 9\n", "t").ok());
+}
+
+TEST(ConfigTest, NoBudgetMayLetTenFailuresReachTheSiteInAnHour) {
+  const auto budget = [](int failures, int seconds) {
+    return ParseConfig(std::string(kMinimal) + "failure_budget:\n  max_failures: " +
+                           std::to_string(failures) +
+                           "\n  window_seconds: " + std::to_string(seconds) + "\n",
+                       "t")
+        .status();
+  };
+  for (const auto& [failures, seconds] :
+       {std::pair{9, 60}, std::pair{5, 1800}, std::pair{2, 600}, std::pair{5, 3599}}) {
+    const absl::Status refused = budget(failures, seconds);
+    ExpectRefused(refused, "failure_budget.max_failures");
+    ExpectRefused(refused, "failure_budget.window_seconds");
+  }
+  for (const auto& [failures, seconds] :
+       {std::pair{9, 3600}, std::pair{4, 1800}, std::pair{1, 400}, std::pair{3, 1200}}) {
+    EXPECT_TRUE(budget(failures, seconds).ok()) << failures << " per " << seconds << " s";
+  }
+  EXPECT_EQ(MostFailuresPerHour(5, absl::Hours(1)), 5);
+  EXPECT_EQ(MostFailuresPerHour(3, absl::Minutes(20)), 9);
+  EXPECT_EQ(MostFailuresPerHour(3, absl::Seconds(1199)), 12);
+}
+
+TEST(ConfigTest, LimitsAreRead) {
+  absl::StatusOr<Config> config = ParseConfig(std::string(kMinimal) + R"(
+failure_budget:
+  per_address_max_failures: 500
+  per_address_window_seconds: 600
+challenge:
+  max_per_person: 1
+server:
+  max_concurrent_streams: 64
+  caller_max_in_flight: 10
+  shutdown_grace_seconds: 3
+store:
+  memory:
+    max_entries: 1000
+seal_accepted_key_files: [/etc/credbroker/old.key]
+)",
+                                              "t");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->per_address_max_failures, 500);
+  EXPECT_EQ(config->per_address_failure_window, absl::Seconds(600));
+  EXPECT_EQ(config->challenges_per_person, 1);
+  EXPECT_EQ(config->max_concurrent_streams, 64);
+  EXPECT_EQ(config->caller_max_in_flight, 10);
+  EXPECT_EQ(config->shutdown_grace, absl::Seconds(3));
+  EXPECT_EQ(config->memory_store_max_entries, 1000);
+  EXPECT_EQ(config->seal_accepted_key_files,
+            std::vector<std::string>{"/etc/credbroker/old.key"});
+  ExpectRefused(ParseConfig(std::string(kMinimal) + "server:\n  caller_max_in_flight: 0\n", "t")
+                    .status(),
+                "server.caller_max_in_flight");
+  ExpectRefused(ParseConfig(std::string(kMinimal) + "store:\n  redis_typo: {}\n", "t").status(),
+                "store.redis_typo");
 }
 
 TEST(ConfigTest, OutOfRangeAndWrongTypes) {

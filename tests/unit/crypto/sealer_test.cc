@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "absl/strings/escaping.h"
 #include "gtest/gtest.h"
 
 namespace credbroker {
@@ -21,7 +22,7 @@ Sealer MakeSealer(char fill) {
 TEST(SealerTest, RoundTrip) {
   const Sealer sealer = MakeSealer('k');
   const std::string sealed = sealer.Seal(kPlain, kAd);
-  EXPECT_EQ(sealed.size(), 12 + std::string(kPlain).size() + 16);
+  EXPECT_EQ(sealed.size(), 1 + 4 + 12 + std::string(kPlain).size() + 16);
   const absl::StatusOr<std::string> opened = sealer.Open(sealed, kAd);
   ASSERT_TRUE(opened.ok()) << opened.status();
   EXPECT_EQ(*opened, kPlain);
@@ -87,6 +88,39 @@ TEST(SealerTest, KeySizeChecked) {
         << size;
   }
   EXPECT_TRUE(Sealer::Create(std::string(32, 'k')).ok());
+}
+
+TEST(SealerTest, SealedValuesNameTheirKey) {
+  const Sealer sealer = MakeSealer('k');
+  const std::string sealed = sealer.Seal(kPlain, kAd);
+  EXPECT_EQ(sealed[0], '\x01');
+  EXPECT_EQ(absl::BytesToHexString(sealed.substr(1, 4)), sealer.active_key_id());
+  EXPECT_EQ(sealer.active_key_id(), MakeSealer('k').active_key_id());
+  EXPECT_NE(sealer.active_key_id(), MakeSealer('j').active_key_id());
+}
+
+TEST(SealerTest, AcceptedKeysOpenButNeverSeal) {
+  const Sealer old_key = MakeSealer('o');
+  const Sealer rotated = *Sealer::Create(std::string(32, 'n'), {std::string(32, 'o')});
+  const std::string sealed_before = old_key.Seal(kPlain, kAd);
+  EXPECT_EQ(*rotated.Open(sealed_before, kAd), kPlain);
+  const std::string sealed_after = rotated.Seal(kPlain, kAd);
+  EXPECT_EQ(absl::BytesToHexString(sealed_after.substr(1, 4)), MakeSealer('n').active_key_id());
+  EXPECT_EQ(old_key.Open(sealed_after, kAd).status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(*MakeSealer('n').Open(sealed_after, kAd), kPlain);
+}
+
+TEST(SealerTest, KeyIdCannotBeSwapped) {
+  // A value whose key id is rewritten to another held key does not open.
+  const Sealer both = *Sealer::Create(std::string(32, 'n'), {std::string(32, 'o')});
+  std::string sealed = both.Seal(kPlain, kAd);
+  const std::string other_id = MakeSealer('o').Seal("", "").substr(1, 4);
+  sealed.replace(1, 4, other_id);
+  EXPECT_EQ(both.Open(sealed, kAd).status().code(), absl::StatusCode::kDataLoss);
+}
+
+TEST(SealerTest, AnyWrongSizedKeyIsRefused) {
+  EXPECT_FALSE(Sealer::Create(std::string(32, 'n'), {std::string(31, 'o')}).ok());
 }
 
 }  // namespace

@@ -134,8 +134,17 @@ class FakeSiteClient final : public SiteClient {
   static absl::Status WrongCode() {
     return BrokerError(Reason::kInvalidSecondFactor, "the two-factor code is wrong");
   }
+  // A 503 from the site or its proxy: nothing was counted.
   static absl::Status Unavailable() {
-    return BrokerError(Reason::kUpstreamUnavailable, "the ShotGrid site is unavailable");
+    return MarkedNotProcessedBySite(
+        BrokerError(Reason::kUpstreamUnavailable, "the ShotGrid site is unavailable"));
+  }
+  // No answer after the request left: the site may have counted it.
+  static absl::Status TimedOutAfterSending() {
+    return BrokerError(Reason::kUpstreamUnavailable, "the ShotGrid site did not answer in time");
+  }
+  static absl::Status SsoRequired() {
+    return BrokerError(Reason::kSsoRequired, "this site signs people in through SSO");
   }
 
  private:

@@ -1,6 +1,8 @@
-// Challenge records as stored: round trip, unreadable data refused, id format.
+// Challenge records as stored: sealed round trip, edited or moved records
+// refused, unreadable data refused, id format.
 #include "broker/login/challenge.h"
 
+#include <cstdint>
 #include <set>
 #include <string>
 
@@ -13,69 +15,102 @@ ChallengeRecord Sample() {
   ChallengeRecord record;
   record.site = "main";
   record.username = "jdoe@studio.example";
-  record.sealed_password = std::string("\x00\x01\xfe\xff sealed\"bytes", 18);
+  record.password = std::string("\x00\x01\xfe\xff pass\"word", 14);
+  record.caller = "spiffe://studio.example/ns/web/sa/portal";
+  record.custody = 2;
   record.attempts_left = 4;
   record.expire_time = absl::FromUnixMillis(1'700'000'300'123);
   record.client_address = "203.0.113.9";
   return record;
 }
 
+void ExpectSameRecord(const ChallengeRecord& out, const ChallengeRecord& in) {
+  EXPECT_EQ(out.site, in.site);
+  EXPECT_EQ(out.username, in.username);
+  EXPECT_EQ(out.password, in.password);
+  EXPECT_EQ(out.caller, in.caller);
+  EXPECT_EQ(out.custody, in.custody);
+  EXPECT_EQ(out.attempts_left, in.attempts_left);
+  EXPECT_EQ(out.expire_time, in.expire_time);
+  EXPECT_EQ(out.client_address, in.client_address);
+}
+
+const std::string kId(64, 'a');
+
 TEST(ChallengeTest, SerializeParseRoundTrip) {
   const ChallengeRecord in = Sample();
   const absl::StatusOr<ChallengeRecord> out = ParseChallenge(SerializeChallenge(in));
   ASSERT_TRUE(out.ok()) << out.status();
-  EXPECT_EQ(out->site, in.site);
-  EXPECT_EQ(out->username, in.username);
-  EXPECT_EQ(out->sealed_password, in.sealed_password);
-  EXPECT_EQ(out->attempts_left, in.attempts_left);
-  EXPECT_EQ(out->expire_time, in.expire_time);
-  EXPECT_EQ(out->client_address, in.client_address);
+  ExpectSameRecord(*out, in);
 }
 
-TEST(ChallengeTest, RoundTripWithNonAsciiUsername) {
+TEST(ChallengeTest, SealOpenRoundTripWithNonAsciiUsername) {
+  const Sealer sealer = Sealer::WithRandomKey();
   ChallengeRecord in = Sample();
   in.username = "j\xc3\xa9r\xc3\xb4me";
-  const absl::StatusOr<ChallengeRecord> out = ParseChallenge(SerializeChallenge(in));
+  const absl::StatusOr<ChallengeRecord> out =
+      OpenChallenge(SealChallenge(in, kId, sealer), kId, sealer);
   ASSERT_TRUE(out.ok()) << out.status();
-  EXPECT_EQ(out->username, in.username);
+  ExpectSameRecord(*out, in);
 }
 
-TEST(ChallengeTest, SealedPasswordIsNotStoredRaw) {
-  const std::string data = SerializeChallenge(Sample());
-  EXPECT_EQ(data.find("sealed\"bytes"), std::string::npos);
+TEST(ChallengeTest, SealedRecordShowsNothing) {
+  const std::string sealed = SealChallenge(Sample(), kId, Sealer::WithRandomKey());
+  for (const char* field : {"main", "jdoe", "pass", "spiffe", "203.0.113.9"}) {
+    EXPECT_EQ(sealed.find(field), std::string::npos) << field;
+  }
 }
 
-TEST(ChallengeTest, AttemptsOutOfRangeAreRefusedNotNarrowed) {
-  for (const char* attempts : {"4294967301", "-1", "101"}) {
-    const std::string data = std::string(R"({"site":"s","username":"u","sealed_password":"",)") +
-                             R"("attempts_left":)" + attempts +
-                             R"(,"expire_unix_ms":1,"client_address":""})";
+TEST(ChallengeTest, SealedRecordOpensOnlyUnderItsOwnId) {
+  const Sealer sealer = Sealer::WithRandomKey();
+  const std::string sealed = SealChallenge(Sample(), kId, sealer);
+  EXPECT_EQ(OpenChallenge(sealed, std::string(64, 'b'), sealer).status().code(),
+            absl::StatusCode::kDataLoss);
+}
+
+TEST(ChallengeTest, EveryEditedByteIsRefused) {
+  const Sealer sealer = Sealer::WithRandomKey();
+  const std::string sealed = SealChallenge(Sample(), kId, sealer);
+  for (std::size_t i = 0; i < sealed.size(); ++i) {
+    std::string edited = sealed;
+    edited[i] = static_cast<char>(edited[i] ^ 0x20);
+    EXPECT_EQ(OpenChallenge(edited, kId, sealer).status().code(), absl::StatusCode::kDataLoss)
+        << "byte " << i;
+  }
+}
+
+TEST(ChallengeTest, NumbersOutOfRangeAreRefusedNotNarrowed) {
+  const std::string good = SerializeChallenge(Sample());
+  // Attempts are the 6th field: rebuild a record with each bad value there.
+  for (const std::string attempts : {"4294967301", "-1", "101", "3.5", "", "0x5"}) {
+    ChallengeRecord record = Sample();
+    std::string data = SerializeChallenge(record);
+    const std::string four = std::string("\x00\x00\x00\x01", 4) + "4";
+    const std::size_t at = data.find(four);
+    ASSERT_NE(at, std::string::npos);
+    const uint32_t n = static_cast<uint32_t>(attempts.size());
+    const std::string field = std::string({static_cast<char>(n >> 24), static_cast<char>(n >> 16),
+                                           static_cast<char>(n >> 8), static_cast<char>(n)}) +
+                              attempts;
+    data.replace(at, four.size(), field);
     EXPECT_EQ(ParseChallenge(data).status().code(), absl::StatusCode::kDataLoss) << attempts;
   }
+  EXPECT_TRUE(ParseChallenge(good).ok());
 }
 
 TEST(ChallengeTest, GarbageIsDataLoss) {
   const std::string good = SerializeChallenge(Sample());
   for (const std::string bad : {
            std::string(""),
-           std::string("not json"),
-           std::string("[]"),
-           std::string("null"),
-           std::string("{}"),
+           std::string("not a record"),
+           std::string("\x02"),
            good.substr(0, good.size() / 2),
-           std::string(R"({"site":"main","username":"u","sealed_password":"!!!not base64!!!",)"
-                       R"("attempts_left":3,"expire_unix_ms":1,"client_address":""})"),
-           std::string(R"({"site":"main","username":"u","sealed_password":"",)"
-                       R"("attempts_left":"3","expire_unix_ms":1,"client_address":""})"),
-           std::string(R"({"site":1,"username":"u","sealed_password":"",)"
-                       R"("attempts_left":3,"expire_unix_ms":1,"client_address":""})"),
-           std::string(R"({"site":"main","username":"u","sealed_password":"",)"
-                       R"("attempts_left":3,"client_address":""})"),
-           std::string(R"({"site":"main","username":"u","sealed_password":"",)"
-                       R"("attempts_left":3.5,"expire_unix_ms":1,"client_address":""})"),
+           good + "x",
+           std::string("\x01") + good.substr(1),
+           std::string("\x02\xff\xff\xff\xff") + good.substr(5),
        }) {
     const absl::StatusOr<ChallengeRecord> parsed = ParseChallenge(bad);
-    EXPECT_EQ(parsed.status().code(), absl::StatusCode::kDataLoss) << bad;
+    EXPECT_EQ(parsed.status().code(), absl::StatusCode::kDataLoss);
   }
 }
 
@@ -109,8 +144,9 @@ TEST(ChallengeTest, WellFormedIdChecks) {
 TEST(ChallengeTest, StoreKeys) {
   const std::string id(64, 'b');
   EXPECT_EQ(ChallengeKey(id), "challenge/" + id);
-  EXPECT_EQ(ChallengeLockKey(id), "challenge/" + id + "/busy");
-  EXPECT_NE(ChallengeKey(id), ChallengeLockKey(id));
+  EXPECT_EQ(ChallengeLockKey(id, "token:a").rfind("challenge/" + id + "/busy/", 0), 0u);
+  // Each caller has its own lock: another caller cannot hold up the owner.
+  EXPECT_NE(ChallengeLockKey(id, "token:a"), ChallengeLockKey(id, "token:b"));
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "broker/common/errors.h"
 #include "broker/store/memory_store.h"
@@ -49,11 +50,10 @@ class LoginFlowTest : public ::testing::Test {
   explicit LoginFlowTest(FailureBudgetSettings budget = {}) : budget_settings_(budget) {}
 
   void SetUp() override {
-    LoginSettings settings;
-    settings.default_site = "main";
-    budget_ = std::make_unique<FailureBudget>(store_, budget_settings_);
+    settings_.default_site = "main";
+    budget_ = std::make_unique<FailureBudget>(store_, clock_, budget_settings_);
     flow_ =
-        std::make_unique<LoginFlow>(settings, site_, store_, *budget_, sealer_, clock_, logger_);
+        std::make_unique<LoginFlow>(settings_, site_, store_, *budget_, sealer_, clock_, logger_);
   }
 
   void TearDown() override {
@@ -63,10 +63,12 @@ class LoginFlowTest : public ::testing::Test {
     EXPECT_EQ(log.find(kWrongCode), std::string::npos) << "code in log:\n" << log;
   }
 
-  CallContext Call() {
+  CallContext Call(const std::string& caller = "token:web-backend",
+                   const std::string& address = "203.0.113.5") {
     CallContext call;
     call.request_id = "req-1";
-    call.client_address = "203.0.113.5";
+    call.caller = caller;
+    call.client_address = address;
     call.deadline = clock_.Now() + absl::Seconds(30);
     return call;
   }
@@ -102,7 +104,36 @@ class LoginFlowTest : public ::testing::Test {
     return outcome->challenge.challenge_id;
   }
 
+  // A flow over the same site, store and budget with other settings or keys.
+  std::unique_ptr<LoginFlow> FlowWith(const Sealer& sealer) {
+    return std::make_unique<LoginFlow>(settings_, site_, store_, *budget_, sealer, clock_,
+                                       logger_);
+  }
+
+  // A wrong password for `username` from `address`, answered by the script.
+  absl::StatusOr<LoginOutcome> BeginAs(const std::string& username, const std::string& address) {
+    Answer answer;
+    flow_->BeginLogin(BeginLoginParams{"", username, "wrong", ""},
+                      Call("token:web-backend", address), answer.callback());
+    EXPECT_TRUE(answer.called);
+    return answer.result;
+  }
+
+  std::optional<std::string> Stored(const std::string& key) {
+    std::optional<std::string> value;
+    store_.Get(key, [&](absl::StatusOr<std::optional<std::string>> data) {
+      ASSERT_TRUE(data.ok());
+      value = *data;
+    });
+    return value;
+  }
+
+  void Store(const std::string& key, const std::string& value) {
+    store_.Put(key, value, absl::Minutes(5), [](absl::Status s) { ASSERT_TRUE(s.ok()); });
+  }
+
   FailureBudgetSettings budget_settings_;
+  LoginSettings settings_;
   FakeClock clock_;
   FakeSiteClient site_{{"main", "other"}};
   MemoryStore store_{clock_};
@@ -116,7 +147,7 @@ class LoginFlowTest : public ::testing::Test {
 // A budget large enough that only the challenge's own attempts run out.
 class LoginFlowLargeBudgetTest : public LoginFlowTest {
  protected:
-  LoginFlowLargeBudgetTest() : LoginFlowTest(FailureBudgetSettings{9, absl::Minutes(15)}) {}
+  LoginFlowLargeBudgetTest() : LoginFlowTest(FailureBudgetSettings{9, absl::Hours(1)}) {}
 };
 
 TEST_F(LoginFlowTest, SuccessWithoutSecondFactor) {
@@ -334,7 +365,7 @@ TEST_F(LoginFlowTest, FailureBudgetStopsBeforeTheSite) {
   const std::optional<absl::Duration> retry = RetryAfterOf(sixth.status());
   ASSERT_TRUE(retry.has_value());
   EXPECT_GT(*retry, absl::ZeroDuration());
-  EXPECT_LE(*retry, absl::Minutes(15));
+  EXPECT_LE(*retry, absl::Hours(1));
   EXPECT_EQ(site_.request_count(), 5u);
 }
 
@@ -351,11 +382,11 @@ TEST_F(LoginFlowTest, FailureBudgetIgnoresUsernameCase) {
 TEST_F(LoginFlowTest, FailureBudgetResetsAfterTheWindow) {
   site_.AnswerAlways(FakeSiteClient::WrongPassword());
   for (int i = 0; i < 5; ++i) (void)Begin("", "wrong");
-  clock_.Advance(absl::Minutes(10));
+  clock_.Advance(absl::Minutes(50));
   const absl::StatusOr<LoginOutcome> blocked = Begin();
   ExpectError(blocked, absl::StatusCode::kResourceExhausted, Reason::kTooManyAttempts);
-  EXPECT_EQ(RetryAfterOf(blocked.status()), absl::Minutes(5));
-  clock_.Advance(absl::Minutes(5));
+  EXPECT_EQ(RetryAfterOf(blocked.status()), absl::Minutes(10));
+  clock_.Advance(absl::Minutes(10));
   site_.QueueAnswer(FakeSiteClient::Grant("at-after-window"));
   const absl::StatusOr<LoginOutcome> allowed = Begin();
   ASSERT_TRUE(allowed.ok()) << allowed.status();
@@ -390,9 +421,7 @@ TEST_F(LoginFlowTest, ChallengeFromAnotherKeyCannotBeCompleted) {
   const std::string id = BeginChallenge();
   // A replica with a different sealing key reads the same store.
   Sealer other_key = Sealer::WithRandomKey();
-  LoginSettings settings;
-  settings.default_site = "main";
-  LoginFlow other(settings, site_, store_, *budget_, other_key, clock_, logger_);
+  LoginFlow other(settings_, site_, store_, *budget_, other_key, clock_, logger_);
   Answer answer;
   other.SubmitSecondFactor(SubmitSecondFactorParams{id, kCode}, Call(), answer.callback());
   ASSERT_TRUE(answer.called);
@@ -413,6 +442,208 @@ TEST_F(LoginFlowTest, LogNamesStepsButNoSecrets) {
   EXPECT_EQ(log.find("at-secret-token"), std::string::npos) << log;
   EXPECT_EQ(log.find("rt-secret-token"), std::string::npos) << log;
   // TearDown checks the password and codes.
+}
+
+// ---- Guessing limits under concurrency ----
+
+TEST_F(LoginFlowTest, ConcurrentWrongPasswordsReachTheSiteAtMostTheBudget) {
+  for (int i = 0; i < 5; ++i) site_.QueueHold();
+  std::vector<Answer> answers(40);
+  for (Answer& answer : answers) {
+    flow_->BeginLogin(BeginLoginParams{"", kUser, "wrong", ""}, Call(), answer.callback());
+  }
+  EXPECT_EQ(site_.request_count(), 5u);
+  int refused = 0;
+  for (const Answer& answer : answers) {
+    if (!answer.called) continue;
+    ++refused;
+    ExpectError(answer.result, absl::StatusCode::kResourceExhausted, Reason::kTooManyAttempts);
+    // The places are held by calls still at the site: worth trying again soon.
+    EXPECT_EQ(RetryAfterOf(answer.result.status()), absl::Seconds(1));
+  }
+  EXPECT_EQ(refused, 35);
+  for (int i = 0; i < 5; ++i) site_.ReleaseHeld(FakeSiteClient::WrongPassword());
+  // Now they are counted failures: the next waits for the oldest to leave.
+  const absl::StatusOr<LoginOutcome> next = Begin();
+  ExpectError(next, absl::StatusCode::kResourceExhausted, Reason::kTooManyAttempts);
+  EXPECT_EQ(RetryAfterOf(next.status()), absl::Hours(1));
+  EXPECT_EQ(site_.request_count(), 5u);
+}
+
+TEST_F(LoginFlowTest, PlacesComeBackWhenTheSiteCannotHaveCounted) {
+  for (int i = 0; i < 5; ++i) site_.QueueHold();
+  std::vector<Answer> held(5);
+  for (Answer& answer : held) {
+    flow_->BeginLogin(BeginLoginParams{"", kUser, kPassword, ""}, Call(), answer.callback());
+  }
+  ExpectError(Begin(), absl::StatusCode::kResourceExhausted, Reason::kTooManyAttempts);
+  site_.ReleaseHeld(FakeSiteClient::Grant("at"));
+  site_.ReleaseHeld(FakeSiteClient::SecondFactorRequired());
+  site_.ReleaseHeld(FakeSiteClient::SsoRequired());
+  site_.ReleaseHeld(FakeSiteClient::Unavailable());
+  site_.ReleaseHeld(FakeSiteClient::Grant("at"));
+  // Nothing counted: the whole budget is there for wrong passwords.
+  site_.AnswerAlways(FakeSiteClient::WrongPassword());
+  for (int i = 0; i < 5; ++i) {
+    ExpectError(Begin("", "wrong"), absl::StatusCode::kUnauthenticated,
+                Reason::kInvalidCredentials);
+  }
+  ExpectError(Begin(), absl::StatusCode::kResourceExhausted, Reason::kTooManyAttempts);
+  EXPECT_EQ(site_.request_count(), 10u);
+}
+
+TEST_F(LoginFlowTest, TimeoutAfterTheRequestLeftCounts) {
+  site_.AnswerAlways(FakeSiteClient::TimedOutAfterSending());
+  for (int i = 0; i < 5; ++i) {
+    ExpectError(Begin(), absl::StatusCode::kUnavailable, Reason::kUpstreamUnavailable);
+  }
+  ExpectError(Begin(), absl::StatusCode::kResourceExhausted, Reason::kTooManyAttempts);
+  EXPECT_EQ(site_.request_count(), 5u);
+}
+
+TEST_F(LoginFlowTest, WrongCodesSpreadOverChallengesReachTheSiteAtMostTheBudget) {
+  settings_.challenges_per_person = 10;
+  flow_ = FlowWith(sealer_);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 10; ++i) ids.push_back(BeginChallenge());
+  for (int i = 0; i < 5; ++i) site_.QueueHold();
+  std::vector<Answer> answers(10);
+  for (int i = 0; i < 10; ++i) StartSubmit(ids[i], kWrongCode, &answers[i]);
+  EXPECT_EQ(site_.request_count(), 10u + 5u);
+  for (int i = 0; i < 5; ++i) site_.ReleaseHeld(FakeSiteClient::WrongCode());
+  int wrong = 0, refused = 0;
+  for (const Answer& answer : answers) {
+    ASSERT_TRUE(answer.called);
+    wrong += HasReason(answer.result.status(), Reason::kInvalidSecondFactor);
+    refused += HasReason(answer.result.status(), Reason::kTooManyAttempts);
+  }
+  EXPECT_EQ(wrong, 5);
+  EXPECT_EQ(refused, 5);
+}
+
+TEST_F(LoginFlowTest, NoRollingHourSeesMoreThanTheBudget) {
+  // A patient guesser tries every 7 minutes for 6 hours.
+  site_.AnswerAlways(FakeSiteClient::WrongPassword());
+  std::vector<absl::Time> reached;
+  for (int minute = 0; minute < 6 * 60; minute += 7) {
+    const std::size_t before = site_.request_count();
+    (void)Begin("", "wrong");
+    if (site_.request_count() > before) reached.push_back(clock_.Now());
+    clock_.Advance(absl::Minutes(7));
+  }
+  for (std::size_t i = 0; i < reached.size(); ++i) {
+    int in_hour = 0;
+    for (std::size_t j = 0; j <= i; ++j) in_hour += reached[i] - reached[j] < absl::Hours(1);
+    EXPECT_LE(in_hour, 5) << "an hour ending at guess " << i << " saw " << in_hour;
+  }
+  // The budget is a limit, not a lockout: guesses go on at its pace.
+  EXPECT_GE(reached.size(), 25u);
+}
+
+TEST_F(LoginFlowTest, PerAddressLimitCatchesSprayingAcrossUsernames) {
+  budget_settings_.per_address_max_failures = 3;
+  budget_ = std::make_unique<FailureBudget>(store_, clock_, budget_settings_);
+  flow_ = FlowWith(sealer_);
+  site_.AnswerAlways(FakeSiteClient::WrongPassword());
+  for (const char* user : {"ana", "ben", "cal"}) {
+    ExpectError(BeginAs(user, "198.51.100.7"), absl::StatusCode::kUnauthenticated,
+                Reason::kInvalidCredentials);
+  }
+  const absl::StatusOr<LoginOutcome> sprayed = BeginAs("dee", "198.51.100.7");
+  ExpectError(sprayed, absl::StatusCode::kResourceExhausted, Reason::kTooManyAttempts);
+  EXPECT_EQ(RetryAfterOf(sprayed.status()), absl::Hours(1));
+  EXPECT_NE(std::string(sprayed.status().message()).find("address"), std::string::npos);
+  // Another address, and dee's own budget, are untouched.
+  ExpectError(BeginAs("dee", "198.51.100.8"), absl::StatusCode::kUnauthenticated,
+              Reason::kInvalidCredentials);
+  EXPECT_EQ(site_.request_count(), 4u);
+}
+
+// ---- Challenges belong to their caller ----
+
+TEST_F(LoginFlowTest, AnotherCallerCannotSubmitAndSpendsNothing) {
+  const std::string id = BeginChallenge();  // begun by token:web-backend
+  Answer intruder;
+  flow_->SubmitSecondFactor(SubmitSecondFactorParams{id, kWrongCode}, Call("token:other-service"),
+                            intruder.callback());
+  ASSERT_TRUE(intruder.called);
+  ExpectError(intruder.result, absl::StatusCode::kFailedPrecondition,
+              Reason::kChallengeNotFound);
+  EXPECT_EQ(intruder.result.status().message(),
+            Submit(std::string(64, 'b'), kCode).status().message());
+  EXPECT_EQ(site_.request_count(), 1u);
+  // The owner still has every attempt and the whole budget.
+  site_.QueueAnswer(FakeSiteClient::WrongCode());
+  const absl::StatusOr<LoginOutcome> owner = Submit(id, kWrongCode);
+  ExpectError(owner, absl::StatusCode::kUnauthenticated, Reason::kInvalidSecondFactor);
+  EXPECT_EQ(AttemptsLeftOf(owner.status()), 4);
+}
+
+TEST_F(LoginFlowTest, NewestChallengeReplacesTheOldestBeyondTheCap) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 4; ++i) {
+    ids.push_back(BeginChallenge());
+    clock_.Advance(absl::Seconds(1));
+  }
+  ExpectError(Submit(ids[0], kCode), absl::StatusCode::kFailedPrecondition,
+              Reason::kChallengeNotFound);
+  EXPECT_FALSE(Stored(ChallengeKey(ids[0])).has_value());
+  for (int i = 1; i < 4; ++i) EXPECT_TRUE(Stored(ChallengeKey(ids[i])).has_value());
+  site_.QueueAnswer(FakeSiteClient::Grant("at-newest"));
+  EXPECT_TRUE(Submit(ids[3], kCode).ok());
+}
+
+// ---- Sealed records ----
+
+TEST_F(LoginFlowTest, EditedRecordIsRefused) {
+  const std::string id = BeginChallenge();
+  std::string sealed = *Stored(ChallengeKey(id));
+  EXPECT_EQ(sealed.find(kUser), std::string::npos);  // nothing readable
+  EXPECT_EQ(sealed.find("main"), std::string::npos);
+  for (std::size_t at : {std::size_t{0}, std::size_t{3}, sealed.size() / 2, sealed.size() - 1}) {
+    std::string edited = sealed;
+    edited[at] = static_cast<char>(edited[at] ^ 0x01);
+    Store(ChallengeKey(id), edited);
+    ExpectError(Submit(id, kCode), absl::StatusCode::kFailedPrecondition,
+                Reason::kChallengeNotFound);
+  }
+  EXPECT_EQ(site_.request_count(), 1u);
+}
+
+TEST_F(LoginFlowTest, RecordCopiedUnderAnotherIdIsRefused) {
+  const std::string id = BeginChallenge();
+  const std::string other = std::string(64, 'c');
+  Store(ChallengeKey(other), *Stored(ChallengeKey(id)));
+  ExpectError(Submit(other, kCode), absl::StatusCode::kFailedPrecondition,
+              Reason::kChallengeNotFound);
+  EXPECT_EQ(site_.request_count(), 1u);
+}
+
+TEST_F(LoginFlowTest, RotatedKeyStillOpensLiveChallenges) {
+  const std::string old_key(32, 'o');
+  const std::string new_key(32, 'n');
+  const Sealer old_only = *Sealer::Create(old_key);
+  const Sealer rotating = *Sealer::Create(new_key, {old_key});
+  const Sealer new_only = *Sealer::Create(new_key);
+  ASSERT_NE(old_only.active_key_id(), rotating.active_key_id());
+
+  flow_ = FlowWith(old_only);
+  const std::string id = BeginChallenge();
+  const std::string untouched = BeginChallenge();
+  // Rotated: the old key still opens; the record is sealed again with the new.
+  flow_ = FlowWith(rotating);
+  site_.QueueAnswer(FakeSiteClient::WrongCode());
+  const absl::StatusOr<LoginOutcome> wrong = Submit(id, kWrongCode);
+  ExpectError(wrong, absl::StatusCode::kUnauthenticated, Reason::kInvalidSecondFactor);
+  EXPECT_EQ(AttemptsLeftOf(wrong.status()), 4);
+  // Once the old key is dropped, re-sealed records open and old ones do not.
+  flow_ = FlowWith(new_only);
+  ExpectError(Submit(untouched, kCode), absl::StatusCode::kFailedPrecondition,
+              Reason::kChallengeNotFound);
+  site_.QueueAnswer(FakeSiteClient::Grant("at-rotated"));
+  const absl::StatusOr<LoginOutcome> done = Submit(id, kCode);
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(done->session.access_token, "at-rotated");
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// MemoryStore: values, locks and counters with expiry from a FakeClock. This
+// MemoryStore: values, locks and rolling windows with expiry from a FakeClock. This
 // test uses no gRPC, so it also runs under TSan (CREDBROKER_UNIT_TSAN).
 #include "broker/store/memory_store.h"
 
@@ -49,20 +49,32 @@ class MemoryStoreTest : public ::testing::Test {
   void Delete(const std::string& key) {
     store_.Delete(key, [](absl::Status s) { EXPECT_TRUE(s.ok()) << s; });
   }
-  CounterValue Increment(const std::string& key, absl::Duration window) {
-    CounterValue out;
-    store_.Increment(key, window, [&](absl::StatusOr<CounterValue> c) {
-      ASSERT_TRUE(c.ok()) << c.status();
-      out = *c;
+  WindowState Reserve(const std::string& key, const std::string& member, int limit,
+                      absl::Duration ttl, bool evict = false) {
+    WindowState out;
+    bool called = false;
+    store_.ReserveInWindow(key, member, limit, ttl, evict, [&](absl::StatusOr<WindowState> w) {
+      called = true;
+      ASSERT_TRUE(w.ok()) << w.status();
+      out = *w;
+    });
+    EXPECT_TRUE(called);
+    return out;
+  }
+  WindowState Replace(const std::string& key, const std::string& old_member,
+                      const std::string& new_member, absl::Duration ttl) {
+    WindowState out;
+    store_.ReplaceInWindow(key, old_member, new_member, ttl, [&](absl::StatusOr<WindowState> w) {
+      ASSERT_TRUE(w.ok()) << w.status();
+      out = *w;
     });
     return out;
   }
-  CounterValue Read(const std::string& key) {
-    CounterValue out;
-    out.count = -1;
-    store_.ReadCounter(key, [&](absl::StatusOr<CounterValue> c) {
-      ASSERT_TRUE(c.ok()) << c.status();
-      out = *c;
+  WindowState Remove(const std::string& key, const std::string& member) {
+    WindowState out;
+    store_.RemoveFromWindow(key, member, [&](absl::StatusOr<WindowState> w) {
+      ASSERT_TRUE(w.ok()) << w.status();
+      out = *w;
     });
     return out;
   }
@@ -137,46 +149,81 @@ TEST_F(MemoryStoreTest, DeleteIfEqualsReleasesOnlyTheHoldersLock) {
   EXPECT_EQ(Get("lock"), std::nullopt);
 }
 
-TEST_F(MemoryStoreTest, CounterCountsWithinItsWindow) {
-  EXPECT_EQ(Read("c").count, 0);
-  EXPECT_EQ(Read("c").remaining, absl::ZeroDuration());
-  CounterValue v = Increment("c", absl::Seconds(900));
-  EXPECT_EQ(v.count, 1);
-  EXPECT_EQ(v.remaining, absl::Seconds(900));
-  clock_.Advance(absl::Seconds(100));
-  v = Increment("c", absl::Seconds(900));
-  EXPECT_EQ(v.count, 2);
-  EXPECT_EQ(v.remaining, absl::Seconds(800));
-  const CounterValue read = Read("c");
-  EXPECT_EQ(read.count, 2);
-  EXPECT_EQ(read.remaining, absl::Seconds(800));
+TEST_F(MemoryStoreTest, WindowAdmitsUpToItsLimit) {
+  EXPECT_TRUE(Reserve("w", "a", 2, absl::Seconds(60)).added);
+  const WindowState second = Reserve("w", "b", 2, absl::Seconds(60));
+  EXPECT_TRUE(second.added);
+  ASSERT_EQ(second.members.size(), 2u);
+  const WindowState third = Reserve("w", "c", 2, absl::Seconds(60));
+  EXPECT_FALSE(third.added);
+  ASSERT_EQ(third.members.size(), 2u);
+  EXPECT_EQ(third.members[0].name, "a");
+  EXPECT_EQ(third.members[0].expires, clock_.Now() + absl::Seconds(60));
 }
 
-TEST_F(MemoryStoreTest, CounterWindowStartsAtFirstIncrementNotLast) {
-  Increment("c", absl::Seconds(900));
-  for (int i = 0; i < 8; ++i) {
-    clock_.Advance(absl::Seconds(100));
-    Increment("c", absl::Seconds(900));
-  }
-  // 800 s in, nine increments; the window still ends at 900 s.
-  EXPECT_EQ(Read("c").count, 9);
-  EXPECT_EQ(Read("c").remaining, absl::Seconds(100));
-  clock_.Advance(absl::Seconds(100));
-  EXPECT_EQ(Read("c").count, 0);
-  // The next increment opens a new window.
-  const CounterValue fresh = Increment("c", absl::Seconds(900));
-  EXPECT_EQ(fresh.count, 1);
-  EXPECT_EQ(fresh.remaining, absl::Seconds(900));
+TEST_F(MemoryStoreTest, WindowMembersExpireOneByOne) {
+  Reserve("w", "a", 2, absl::Seconds(60));
+  clock_.Advance(absl::Seconds(30));
+  Reserve("w", "b", 2, absl::Seconds(60));
+  EXPECT_FALSE(Reserve("w", "c", 2, absl::Seconds(60)).added);
+  clock_.Advance(absl::Seconds(30));  // a leaves exactly 60 s after it came
+  const WindowState later = Reserve("w", "c", 2, absl::Seconds(60));
+  EXPECT_TRUE(later.added);
+  ASSERT_EQ(later.members.size(), 2u);
+  EXPECT_EQ(later.members[0].name, "b");
+  EXPECT_EQ(later.members[1].name, "c");
+  clock_.Advance(absl::Seconds(120));
+  EXPECT_EQ(store_.SizeForTest(), 1u);  // swept when touched
+  EXPECT_TRUE(Remove("w", "nothing").members.empty());
+  EXPECT_EQ(store_.SizeForTest(), 0u);
 }
 
-TEST_F(MemoryStoreTest, KeysAreIndependent) {
-  Increment("a", absl::Seconds(60));
-  Increment("a", absl::Seconds(60));
-  Increment("b", absl::Seconds(60));
-  Put("v", "x", absl::Seconds(60));
-  EXPECT_EQ(Read("a").count, 2);
-  EXPECT_EQ(Read("b").count, 1);
-  EXPECT_EQ(Get("v"), "x");
+TEST_F(MemoryStoreTest, ReplaceTurnsAPlaceIntoAnotherWhateverTheLimit) {
+  Reserve("w", "inflight:1", 1, absl::Seconds(60));
+  clock_.Advance(absl::Seconds(10));
+  const WindowState replaced = Replace("w", "inflight:1", "failed:1", absl::Seconds(60));
+  ASSERT_EQ(replaced.members.size(), 1u);
+  EXPECT_EQ(replaced.members[0].name, "failed:1");
+  EXPECT_EQ(replaced.members[0].expires, clock_.Now() + absl::Seconds(60));
+  // A member already gone is still recorded: the failure happened.
+  EXPECT_EQ(Replace("w", "inflight:2", "failed:2", absl::Seconds(60)).members.size(), 2u);
+}
+
+TEST_F(MemoryStoreTest, RemoveGivesAPlaceBack) {
+  Reserve("w", "a", 1, absl::Seconds(60));
+  EXPECT_FALSE(Reserve("w", "b", 1, absl::Seconds(60)).added);
+  EXPECT_TRUE(Remove("w", "a").members.empty());
+  EXPECT_TRUE(Reserve("w", "b", 1, absl::Seconds(60)).added);
+}
+
+TEST_F(MemoryStoreTest, EvictionDropsTheMemberThatExpiresFirst) {
+  Reserve("w", "first", 2, absl::Seconds(60), true);
+  clock_.Advance(absl::Seconds(1));
+  Reserve("w", "second", 2, absl::Seconds(60), true);
+  clock_.Advance(absl::Seconds(1));
+  const WindowState third = Reserve("w", "third", 2, absl::Seconds(60), true);
+  EXPECT_TRUE(third.added);
+  EXPECT_EQ(third.evicted, std::optional<std::string>("first"));
+  ASSERT_EQ(third.members.size(), 2u);
+  EXPECT_EQ(third.members[1].name, "third");
+}
+
+TEST_F(MemoryStoreTest, FullStoreRefusesNewKeysButServesLiveOnes) {
+  MemoryStore small(clock_, 2);
+  small.Put("a", "1", absl::Seconds(60), [](absl::Status s) { EXPECT_TRUE(s.ok()); });
+  small.Put("b", "2", absl::Seconds(60), [](absl::Status s) { EXPECT_TRUE(s.ok()); });
+  absl::Status refused;
+  small.Put("c", "3", absl::Seconds(60), [&](absl::Status s) { refused = s; });
+  EXPECT_EQ(refused.code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(std::string(refused.message()).find("full"), std::string::npos);
+  small.ReserveInWindow("w", "m", 1, absl::Seconds(60), false,
+                        [](absl::StatusOr<WindowState> w) {
+                          EXPECT_EQ(w.status().code(), absl::StatusCode::kUnavailable);
+                        });
+  // Keys already held can still change, and expired ones make room.
+  small.Put("a", "1b", absl::Seconds(1), [](absl::Status s) { EXPECT_TRUE(s.ok()); });
+  clock_.Advance(absl::Seconds(2));
+  small.Put("c", "3", absl::Seconds(60), [](absl::Status s) { EXPECT_TRUE(s.ok()); });
 }
 
 TEST_F(MemoryStoreTest, ExpiredEntriesAreSweptEvenIfNeverTouched) {
@@ -220,20 +267,33 @@ TEST_F(MemoryStoreTest, PutIfAbsentHasExactlyOneWinnerUnderConcurrency) {
   }
 }
 
-TEST_F(MemoryStoreTest, ConcurrentIncrementsAreNotLost) {
-  constexpr int kThreads = 8;
-  constexpr int kEach = 500;
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&] {
-      for (int i = 0; i < kEach; ++i) {
-        store_.Increment("c", absl::Seconds(60), [](absl::StatusOr<CounterValue>) {});
-        if (i % 50 == 0) clock_.Advance(absl::Milliseconds(1));
-      }
-    });
+TEST_F(MemoryStoreTest, ConcurrentReservationsNeverExceedTheLimit) {
+  constexpr int kThreads = 16;
+  constexpr int kRounds = 100;
+  constexpr int kLimit = 5;
+  for (int round = 0; round < kRounds; ++round) {
+    const std::string key = "w/" + std::to_string(round);
+    std::atomic<int> added{0};
+    std::atomic<bool> go{false};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
+        store_.ReserveInWindow(key, "m" + std::to_string(t), kLimit, absl::Seconds(60), false,
+                               [&](absl::StatusOr<WindowState> w) {
+                                 if (w.ok() && w->added) added.fetch_add(1);
+                               });
+        // Some give their place back at once, as refunds do.
+        if (t % 4 == 0) store_.RemoveFromWindow(key, "m" + std::to_string(t), [](auto) {});
+      });
+    }
+    go.store(true, std::memory_order_release);
+    for (std::thread& th : threads) th.join();
+    ASSERT_LE(static_cast<int>(Reserve(key, "probe", 1000, absl::Seconds(60)).members.size()) - 1,
+              kLimit)
+        << "round " << round;
+    ASSERT_GE(added.load(), kLimit) << "round " << round;
   }
-  for (std::thread& th : threads) th.join();
-  EXPECT_EQ(Read("c").count, kThreads * kEach);
 }
 
 }  // namespace

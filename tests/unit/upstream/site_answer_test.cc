@@ -156,9 +156,10 @@ std::vector<Row> Rows() {
       // ---- 106: second factor ----
       Failure("Code106PasswordWithoutCode", 400, k106, kPassword, false,
               Reason::kSecondFactorRequired),
-      // The code was sent and the site still asks for one: not a state the flow can continue.
+      // The code was sent and the site still asks for one: the code was not
+      // accepted, which counts as a wrong code (as /api3/json answers it).
       Failure("Code106PasswordWithCode", 400, k106, kPassword, true,
-              Reason::kUpstreamProtocolError),
+              Reason::kInvalidSecondFactor),
       Failure("Code106ForScript", 400, k106, kScript, false, Reason::kUpstreamProtocolError),
 
       // ---- 102: credentials refused ----
@@ -323,6 +324,26 @@ TEST(ParseSiteErrorTest, OutOfRangeCodesAreNotNarrowedIntoKnownOnes) {
       SiteAnswer{400, "application/json", R"({"errors":[{"status":400,"code":4294967398}]})", ""},
       AnswerContext{GrantType::kPassword, false});
   EXPECT_EQ(ReasonOf(mapped.status()), Reason::kUpstreamProtocolError);
+}
+
+TEST(SiteAnswerTest, RefusalsBeforeTheLoginCheckAreMarkedNotProcessed) {
+  const AnswerContext password{GrantType::kPassword, false};
+  for (long http : {429L, 500L, 502L, 503L, 504L}) {
+    SiteAnswer answer;
+    answer.http_status = http;
+    answer.content_type = "text/html";
+    answer.body = "<html>busy</html>";
+    const absl::Status status = MapSiteAnswer(answer, password).status();
+    EXPECT_TRUE(HasReason(status, Reason::kUpstreamUnavailable)) << http;
+    EXPECT_TRUE(NotProcessedBySite(status)) << http;
+  }
+  SiteAnswer wrong;
+  wrong.http_status = 400;
+  wrong.content_type = "application/json";
+  wrong.body = R"({"errors":[{"status":400,"code":102,"title":"Can't authenticate user 'x'."}]})";
+  const absl::Status status = MapSiteAnswer(wrong, password).status();
+  EXPECT_TRUE(HasReason(status, Reason::kInvalidCredentials)) << status;
+  EXPECT_FALSE(NotProcessedBySite(status));
 }
 
 }  // namespace

@@ -1,0 +1,117 @@
+// Members of a window are "inflight:<id>" while their call is at the site and
+// "failed:<id>" once it counted. An inflight place lives a whole window, so a
+// replica that dies mid-call leaves behind a counted failure, never a free
+// guess.
+#include "broker/limits/failure_budget.h"
+
+#include <memory>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "broker/common/errors.h"
+#include "broker/common/random.h"
+
+namespace credbroker {
+namespace {
+
+constexpr char kInFlight[] = "inflight:";
+constexpr char kFailed[] = "failed:";
+// How soon to try again when the budget is held by calls still at the site.
+constexpr absl::Duration kInFlightRetry = absl::Seconds(1);
+
+}  // namespace
+
+std::string FailureBudget::PersonKey(absl::string_view site, absl::string_view username) {
+  return absl::StrCat("failures/user/", site, "/", absl::AsciiStrToLower(username));
+}
+
+bool FailureBudget::CountsAtSite(const absl::Status& site_answer) {
+  if (site_answer.ok()) return false;
+  if (NotProcessedBySite(site_answer)) return false;
+  return !HasReason(site_answer, Reason::kSecondFactorRequired) &&
+         !HasReason(site_answer, Reason::kSsoRequired);
+}
+
+absl::Status FailureBudget::Refusal(const WindowState& window, absl::string_view who) const {
+  absl::Duration retry_after = absl::Seconds(1);
+  bool in_flight = false;
+  for (const WindowMember& member : window.members) {
+    in_flight = in_flight || absl::StartsWith(member.name, kInFlight);
+  }
+  if (in_flight) {
+    retry_after = kInFlightRetry;
+  } else if (!window.members.empty()) {
+    retry_after = window.members.front().expires - clock_.Now();
+  }
+  return WithRetryAfter(
+      BrokerError(Reason::kTooManyAttempts,
+                  absl::StrCat("too many failed logins ", who, "; wait before trying again")),
+      retry_after);
+}
+
+void FailureBudget::Reserve(absl::string_view site, absl::string_view username,
+                            absl::string_view address, ReserveCallback done) {
+  auto reservation = std::make_shared<FailureReservation>();
+  reservation->person_key = PersonKey(site, username);
+  reservation->address_key = absl::StrCat("failures/address/", address);
+  reservation->id = RandomHex(12);
+  const std::string member = absl::StrCat(kInFlight, reservation->id);
+  store_.ReserveInWindow(
+      reservation->person_key, member, settings_.max_failures, settings_.window,
+      /*evict_oldest=*/false,
+      [this, reservation, member, done = std::move(done)](absl::StatusOr<WindowState> person) {
+        if (!person.ok()) return done(person.status());
+        if (!person->added) return done(Refusal(*person, "for this user"));
+        store_.ReserveInWindow(
+            reservation->address_key, member, settings_.per_address_max_failures,
+            settings_.per_address_window, /*evict_oldest=*/false,
+            [this, reservation, member, done](absl::StatusOr<WindowState> address) {
+              if (address.ok() && address->added) return done(*reservation);
+              // Give the person's place back before answering.
+              absl::Status refusal =
+                  address.ok() ? Refusal(*address, "from this address") : address.status();
+              store_.RemoveFromWindow(
+                  reservation->person_key, member,
+                  [done, refusal](absl::StatusOr<WindowState>) { done(refusal); });
+            });
+      });
+}
+
+void FailureBudget::Settle(const FailureReservation& reservation, const absl::Status& site_answer,
+                           SettleCallback done) {
+  if (CountsAtSite(site_answer)) return Commit(reservation, std::move(done));
+  Refund(reservation, std::move(done));
+}
+
+void FailureBudget::Refund(const FailureReservation& reservation, SettleCallback done) {
+  const std::string member = absl::StrCat(kInFlight, reservation.id);
+  store_.RemoveFromWindow(
+      reservation.address_key, member,
+      [this, reservation, member, done = std::move(done)](absl::StatusOr<WindowState>) {
+        store_.RemoveFromWindow(reservation.person_key, member,
+                                [this, done](absl::StatusOr<WindowState> person) {
+                                  if (!person.ok()) return done(person.status());
+                                  done(settings_.max_failures -
+                                       static_cast<int>(person->members.size()));
+                                });
+      });
+}
+
+void FailureBudget::Commit(const FailureReservation& reservation, SettleCallback done) {
+  const std::string reserved = absl::StrCat(kInFlight, reservation.id);
+  const std::string failed = absl::StrCat(kFailed, reservation.id);
+  // The window runs from the answer, which came after the site counted.
+  store_.ReplaceInWindow(
+      reservation.address_key, reserved, failed, settings_.per_address_window,
+      [this, reservation, reserved, failed, done = std::move(done)](absl::StatusOr<WindowState>) {
+        store_.ReplaceInWindow(reservation.person_key, reserved, failed, settings_.window,
+                               [this, done](absl::StatusOr<WindowState> person) {
+                                 if (!person.ok()) return done(person.status());
+                                 done(std::max(0, settings_.max_failures -
+                                                      static_cast<int>(person->members.size())));
+                               });
+      });
+}
+
+}  // namespace credbroker
