@@ -114,12 +114,12 @@ std::string UrlHost(absl::string_view url) {
 
 absl::Status ReadSite(const YAML::Node& node, int index, SiteEndpoint* site) {
   const std::string path = absl::StrCat("sites[", index, "].");
-  RETURN_IF_ERROR(CheckKnownKeys(node, absl::StrCat("sites[", index, "]"),
-                                 {"name", "url", "ca_file", "connect_timeout_ms",
-                                  "request_timeout_ms", "max_concurrent_requests",
-                                  "max_queued_requests"}));
-  RETURN_IF_ERROR(ReadInt(node, "max_concurrent_requests", path, 1, 65536,
-                          &site->max_concurrent_requests));
+  RETURN_IF_ERROR(
+      CheckKnownKeys(node, absl::StrCat("sites[", index, "]"),
+                     {"name", "url", "ca_file", "connect_timeout_ms", "request_timeout_ms",
+                      "max_concurrent_requests", "max_queued_requests"}));
+  RETURN_IF_ERROR(
+      ReadInt(node, "max_concurrent_requests", path, 1, 65536, &site->max_concurrent_requests));
   RETURN_IF_ERROR(
       ReadInt(node, "max_queued_requests", path, 0, 1'000'000, &site->max_queued_requests));
   RETURN_IF_ERROR(ReadString(node, "name", path, &site->name));
@@ -194,11 +194,10 @@ absl::Status ReadCallers(const YAML::Node& callers, Config* config) {
 }
 
 absl::Status ReadServer(const YAML::Node& server, Config* config) {
-  RETURN_IF_ERROR(CheckKnownKeys(
-      server, "server",
-      {"max_concurrent_streams", "keepalive_min_ping_interval_seconds",
-       "max_connection_idle_seconds", "max_connection_age_seconds", "caller_max_in_flight",
-       "shutdown_grace_seconds"}));
+  RETURN_IF_ERROR(CheckKnownKeys(server, "server",
+                                 {"max_concurrent_streams", "keepalive_min_ping_interval_seconds",
+                                  "max_connection_idle_seconds", "max_connection_age_seconds",
+                                  "caller_max_in_flight", "shutdown_grace_seconds"}));
   RETURN_IF_ERROR(ReadInt(server, "max_concurrent_streams", "server.", 1, 100000,
                           &config->max_concurrent_streams));
   RETURN_IF_ERROR(ReadSeconds(server, "keepalive_min_ping_interval_seconds", "server.", 1, 3600,
@@ -209,8 +208,7 @@ absl::Status ReadServer(const YAML::Node& server, Config* config) {
                               &config->max_connection_age));
   RETURN_IF_ERROR(ReadInt(server, "caller_max_in_flight", "server.", 1, 1'000'000,
                           &config->caller_max_in_flight));
-  return ReadSeconds(server, "shutdown_grace_seconds", "server.", 0, 3600,
-                     &config->shutdown_grace);
+  return ReadSeconds(server, "shutdown_grace_seconds", "server.", 0, 3600, &config->shutdown_grace);
 }
 
 absl::Status ReadStore(const YAML::Node& store, Config* config) {
@@ -231,12 +229,11 @@ absl::Status ApplyLogLevel(absl::string_view name, absl::string_view key, Config
 }
 
 absl::Status ParseTopLevel(const YAML::Node& root, Config* config) {
-  RETURN_IF_ERROR(
-      CheckKnownKeys(root, "",
-                     {"listen", "default_site", "sites", "tls", "challenge", "failure_budget",
-                      "script_tokens", "seal_key_file", "seal_accepted_key_files", "log_level",
-                      "max_request_bytes", "health_listen", "callers", "keyring_dir",
-                      "policy_file", "server", "store"}));
+  RETURN_IF_ERROR(CheckKnownKeys(
+      root, "",
+      {"listen", "default_site", "sites", "tls", "challenge", "failure_budget", "script_tokens",
+       "seal_key_file", "seal_accepted_key_files", "log_level", "max_request_bytes",
+       "health_listen", "callers", "keyring_dir", "policy_file", "server", "store"}));
   RETURN_IF_ERROR(ReadString(root, "listen", "", &config->listen));
   RETURN_IF_ERROR(ReadString(root, "default_site", "", &config->default_site));
   RETURN_IF_ERROR(ReadString(root, "health_listen", "", &config->health_listen));
@@ -284,8 +281,8 @@ absl::Status ParseTopLevel(const YAML::Node& root, Config* config) {
   if (const YAML::Node challenge = root["challenge"]) {
     RETURN_IF_ERROR(CheckKnownKeys(challenge, "challenge",
                                    {"lifetime_seconds", "max_attempts", "max_per_person"}));
-    RETURN_IF_ERROR(ReadInt(challenge, "max_per_person", "challenge.", 1, 20,
-                            &config->challenges_per_person));
+    RETURN_IF_ERROR(
+        ReadInt(challenge, "max_per_person", "challenge.", 1, 20, &config->challenges_per_person));
     RETURN_IF_ERROR(ReadSeconds(challenge, "lifetime_seconds", "challenge.", 1, 3600,
                                 &config->challenge_lifetime));
     RETURN_IF_ERROR(
@@ -413,7 +410,8 @@ absl::Status CheckConfig(const Config& config) {
        {std::pair{"tls.cert_file", &config.tls.cert_file},
         std::pair{"tls.key_file", &config.tls.key_file},
         std::pair{"callers.client_ca_file", &config.callers.client_ca_file},
-        std::pair{"policy_file", &config.policy_file}, std::pair{"seal_key_file", &config.seal_key_file}}) {
+        std::pair{"policy_file", &config.policy_file},
+        std::pair{"seal_key_file", &config.seal_key_file}}) {
     if (!file->empty() && !std::ifstream(*file).good()) {
       return KeyError(key, absl::StrCat("cannot read '", *file, "'"));
     }

@@ -44,8 +44,7 @@ Sealer::Key Sealer::MakeKey(std::string& bytes) {
   const std::string labelled = absl::StrCat("credbroker seal key id\n", bytes);
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(Bytes(labelled), labelled.size(), digest);
-  Key key{std::string(reinterpret_cast<const char*>(digest), kKeyIdBytes),
-          LockedKey::Copy(bytes)};
+  Key key{std::string(reinterpret_cast<const char*>(digest), kKeyIdBytes), LockedKey::Copy(bytes)};
   OPENSSL_cleanse(const_cast<char*>(labelled.data()), labelled.size());
   OPENSSL_cleanse(bytes.data(), bytes.size());
   return key;

@@ -15,8 +15,7 @@ std::shared_ptr<void> CallerInFlight::TryEnter(const std::string& caller) {
     ++count;
   }
   // The handle owns nothing; its deleter gives the place back.
-  return std::shared_ptr<void>(static_cast<void*>(this),
-                               [this, caller](void*) { Leave(caller); });
+  return std::shared_ptr<void>(static_cast<void*>(this), [this, caller](void*) { Leave(caller); });
 }
 
 void CallerInFlight::Leave(const std::string& caller) {

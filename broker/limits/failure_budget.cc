@@ -89,12 +89,11 @@ void FailureBudget::Refund(const FailureReservation& reservation, SettleCallback
   store_.RemoveFromWindow(
       reservation.address_key, member,
       [this, reservation, member, done = std::move(done)](absl::StatusOr<WindowState>) {
-        store_.RemoveFromWindow(reservation.person_key, member,
-                                [this, done](absl::StatusOr<WindowState> person) {
-                                  if (!person.ok()) return done(person.status());
-                                  done(settings_.max_failures -
-                                       static_cast<int>(person->members.size()));
-                                });
+        store_.RemoveFromWindow(
+            reservation.person_key, member, [this, done](absl::StatusOr<WindowState> person) {
+              if (!person.ok()) return done(person.status());
+              done(settings_.max_failures - static_cast<int>(person->members.size()));
+            });
       });
 }
 
@@ -105,12 +104,12 @@ void FailureBudget::Commit(const FailureReservation& reservation, SettleCallback
   store_.ReplaceInWindow(
       reservation.address_key, reserved, failed, settings_.per_address_window,
       [this, reservation, reserved, failed, done = std::move(done)](absl::StatusOr<WindowState>) {
-        store_.ReplaceInWindow(reservation.person_key, reserved, failed, settings_.window,
-                               [this, done](absl::StatusOr<WindowState> person) {
-                                 if (!person.ok()) return done(person.status());
-                                 done(std::max(0, settings_.max_failures -
-                                                      static_cast<int>(person->members.size())));
-                               });
+        store_.ReplaceInWindow(
+            reservation.person_key, reserved, failed, settings_.window,
+            [this, done](absl::StatusOr<WindowState> person) {
+              if (!person.ok()) return done(person.status());
+              done(std::max(0, settings_.max_failures - static_cast<int>(person->members.size())));
+            });
       });
 }
 

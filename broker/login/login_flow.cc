@@ -103,24 +103,34 @@ void LoginFlow::BeginLogin(BeginLoginParams params, CallContext call, Callback d
                   });
 }
 
+void LoginFlow::SendPasswordGrant(
+    const std::string& site, TokenRequest request, const CallContext& call,
+    const FailureReservation& reservation,
+    std::function<void(absl::StatusOr<TokenGrant>, absl::StatusOr<int>)> then) {
+  request.grant = GrantType::kPassword;
+  request.cancel = call.cancel;
+  sites_.RequestToken(
+      site, request, call.deadline,
+      [this, reservation, then = std::move(then)](absl::StatusOr<TokenGrant> grant) {
+        const absl::Status answer = grant.status();
+        budget_.Settle(reservation, answer,
+                       [then, grant = std::move(grant)](absl::StatusOr<int> budget_left) mutable {
+                         then(std::move(grant), budget_left);
+                       });
+      });
+  Wipe(request.password);
+  Wipe(request.auth_token);
+}
+
 void LoginFlow::SendPassword(std::shared_ptr<BeginState> state) {
   TokenRequest request;
-  request.grant = GrantType::kPassword;
   request.username = state->params.username;
   request.password = state->params.password;
   request.auth_token = state->params.second_factor_code;
-  request.cancel = state->call.cancel;
-  sites_.RequestToken(state->site, request, state->call.deadline,
-                      [this, state](absl::StatusOr<TokenGrant> grant) {
-                        const absl::Status answer = grant.status();
-                        budget_.Settle(state->reservation, answer,
-                                       [this, state, grant = std::move(grant)](
-                                           absl::StatusOr<int> budget_left) mutable {
-                                         OnBeginAnswer(state, std::move(grant), budget_left);
-                                       });
-                      });
-  Wipe(request.password);
-  Wipe(request.auth_token);
+  SendPasswordGrant(state->site, std::move(request), state->call, state->reservation,
+                    [this, state](absl::StatusOr<TokenGrant> grant, absl::StatusOr<int> left) {
+                      OnBeginAnswer(state, std::move(grant), left);
+                    });
 }
 
 void LoginFlow::OnBeginAnswer(std::shared_ptr<BeginState> state, absl::StatusOr<TokenGrant> grant,
@@ -146,16 +156,15 @@ void LoginFlow::CreateChallenge(std::shared_ptr<BeginState> state) {
   // The newest challenge replaces the oldest beyond the cap, so a person's
   // live challenges (and the store) stay bounded however often 106 comes.
   store_.ReserveInWindow(
-      PersonChallengesKey(state->site, state->params.username), id,
-      settings_.challenges_per_person, settings_.challenge_lifetime, /*evict_oldest=*/true,
+      PersonChallengesKey(state->site, state->params.username), id, settings_.challenges_per_person,
+      settings_.challenge_lifetime, /*evict_oldest=*/true,
       [this, state, id](absl::StatusOr<WindowState> window) {
         if (!window.ok()) return FinishBegin(state, window.status());
         if (!window->evicted) return StoreChallenge(state, id);
-        store_.Delete(ChallengeKey(*window->evicted),
-                      [this, state, id](absl::Status deleted) {
-                        if (!deleted.ok()) return FinishBegin(state, deleted);
-                        StoreChallenge(state, id);
-                      });
+        store_.Delete(ChallengeKey(*window->evicted), [this, state, id](absl::Status deleted) {
+          if (!deleted.ok()) return FinishBegin(state, deleted);
+          StoreChallenge(state, id);
+        });
       });
 }
 
@@ -228,8 +237,7 @@ void LoginFlow::OnChallengeLoaded(std::shared_ptr<SubmitState> state,
       OpenChallenge(**data, state->params.challenge_id, sealer_);
   if (!record.ok()) {
     // Edited, moved, or sealed by a key this broker does not hold.
-    logger_.Log(LogLevel::kWarn, "challenge_unopenable",
-                {{"request_id", state->call.request_id}});
+    logger_.Log(LogLevel::kWarn, "challenge_unopenable", {{"request_id", state->call.request_id}});
     return FinishSubmit(state, ChallengeNotFound());
   }
   // Another caller's challenge looks exactly like an unknown one, reaches no
@@ -249,26 +257,17 @@ void LoginFlow::OnChallengeLoaded(std::shared_ptr<SubmitState> state,
 
 void LoginFlow::SendCode(std::shared_ptr<SubmitState> state) {
   TokenRequest request;
-  request.grant = GrantType::kPassword;
   request.username = state->record.username;
   request.password = state->record.password;
   request.auth_token = state->params.code;
-  request.cancel = state->call.cancel;
-  sites_.RequestToken(state->record.site, request, state->call.deadline,
-                      [this, state](absl::StatusOr<TokenGrant> grant) {
-                        const absl::Status answer = grant.status();
-                        budget_.Settle(state->reservation, answer,
-                                       [this, state, grant = std::move(grant)](
-                                           absl::StatusOr<int> budget_left) mutable {
-                                         OnSubmitAnswer(state, std::move(grant), budget_left);
-                                       });
-                      });
-  Wipe(request.password);
-  Wipe(request.auth_token);
+  SendPasswordGrant(state->record.site, std::move(request), state->call, state->reservation,
+                    [this, state](absl::StatusOr<TokenGrant> grant, absl::StatusOr<int> left) {
+                      OnSubmitAnswer(state, std::move(grant), left);
+                    });
 }
 
-void LoginFlow::OnSubmitAnswer(std::shared_ptr<SubmitState> state,
-                               absl::StatusOr<TokenGrant> grant, absl::StatusOr<int> budget_left) {
+void LoginFlow::OnSubmitAnswer(std::shared_ptr<SubmitState> state, absl::StatusOr<TokenGrant> grant,
+                               absl::StatusOr<int> budget_left) {
   if (!budget_left.ok()) {
     logger_.Log(LogLevel::kWarn, "failure_budget_unsettled",
                 {{"request_id", state->call.request_id}});
@@ -314,13 +313,12 @@ void LoginFlow::OnWrongCode(std::shared_ptr<SubmitState> state, absl::StatusOr<i
 
 void LoginFlow::DropChallenge(const std::shared_ptr<SubmitState>& state,
                               std::function<void(absl::Status)> then) {
-  store_.Delete(ChallengeKey(state->params.challenge_id),
-                [this, state, then = std::move(then)](absl::Status deleted) {
-                  store_.RemoveFromWindow(
-                      PersonChallengesKey(state->record.site, state->record.username),
-                      state->params.challenge_id,
-                      [then, deleted](absl::StatusOr<WindowState>) { then(deleted); });
-                });
+  store_.Delete(ChallengeKey(state->params.challenge_id), [this, state, then = std::move(then)](
+                                                              absl::Status deleted) {
+    store_.RemoveFromWindow(PersonChallengesKey(state->record.site, state->record.username),
+                            state->params.challenge_id,
+                            [then, deleted](absl::StatusOr<WindowState>) { then(deleted); });
+  });
 }
 
 void LoginFlow::FinishSubmit(const std::shared_ptr<SubmitState>& state,

@@ -61,6 +61,12 @@ class LoginFlow {
   struct BeginState;
   struct SubmitState;
 
+  // Sends a password grant for which the budget holds `reservation`,
+  // settles the reservation with the site's answer, then continues with the
+  // answer and the failures the person has left. The request is wiped.
+  void SendPasswordGrant(const std::string& site, TokenRequest request, const CallContext& call,
+                         const FailureReservation& reservation,
+                         std::function<void(absl::StatusOr<TokenGrant>, absl::StatusOr<int>)> then);
   void SendPassword(std::shared_ptr<BeginState> state);
   void OnBeginAnswer(std::shared_ptr<BeginState> state, absl::StatusOr<TokenGrant> grant,
                      absl::StatusOr<int> budget_left);

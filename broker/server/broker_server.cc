@@ -4,7 +4,6 @@
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
-
 #include <openssl/crypto.h>
 
 #include <filesystem>
@@ -54,9 +53,8 @@ absl::StatusOr<Sealer> MakeSealer(const Config& config, Logger& logger) {
   if (!active.ok()) return active.status();
   std::vector<std::string> accepted;
   for (std::size_t i = 0; i < config.seal_accepted_key_files.size(); ++i) {
-    absl::StatusOr<std::string> key =
-        ReadSealKey(absl::StrCat("seal_accepted_key_files[", i, "]"),
-                    config.seal_accepted_key_files[i]);
+    absl::StatusOr<std::string> key = ReadSealKey(absl::StrCat("seal_accepted_key_files[", i, "]"),
+                                                  config.seal_accepted_key_files[i]);
     if (!key.ok()) {
       Wipe(*active);
       for (std::string& held : accepted) Wipe(held);
@@ -70,7 +68,9 @@ absl::StatusOr<Sealer> MakeSealer(const Config& config, Logger& logger) {
 // Limits that keep one client from holding the server: streams per
 // connection, pings, idle and old connections (docs/security.md).
 void ApplyServerLimits(const Config& config, grpc::ServerBuilder& builder) {
-  const auto millis = [](absl::Duration d) { return static_cast<int>(absl::ToInt64Milliseconds(d)); };
+  const auto millis = [](absl::Duration d) {
+    return static_cast<int>(absl::ToInt64Milliseconds(d));
+  };
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, config.max_concurrent_streams);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
                              millis(config.keepalive_min_ping_interval));

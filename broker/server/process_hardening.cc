@@ -27,8 +27,8 @@ HardeningState ReadHardeningState() {
   HardeningState state;
   state.dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0;
   rlimit core{};
-  state.core_limit_zero = getrlimit(RLIMIT_CORE, &core) == 0 && core.rlim_cur == 0 &&
-                          core.rlim_max == 0;
+  state.core_limit_zero =
+      getrlimit(RLIMIT_CORE, &core) == 0 && core.rlim_cur == 0 && core.rlim_max == 0;
   return state;
 }
 

@@ -11,9 +11,9 @@ namespace {
 constexpr std::size_t kSweepEvery = 1024;
 
 absl::Status StoreFull() {
-  return WithRetryAfter(BrokerError(Reason::kStoreUnavailable,
-                                    "the broker's state store is full; try again shortly"),
-                        absl::Seconds(5));
+  return WithRetryAfter(
+      BrokerError(Reason::kStoreUnavailable, "the broker's state store is full; try again shortly"),
+      absl::Seconds(5));
 }
 
 }  // namespace

@@ -123,8 +123,7 @@ void CurlSiteClient::Release(std::size_t site_index) {
     if (left > absl::ZeroDuration() && !(next.cancel && next.cancel->cancelled())) {
       next.http.total_timeout = std::min(next.http.total_timeout, left);
       next.http.connect_timeout = std::min(next.http.connect_timeout, left);
-      return Launch(site_index, std::move(next.http), std::move(next.cancel),
-                    std::move(next.done));
+      return Launch(site_index, std::move(next.http), std::move(next.cancel), std::move(next.done));
     }
     HttpResult expired;
     expired.transport = MarkedNotProcessedBySite(
@@ -191,34 +190,35 @@ void CurlSiteClient::RequestToken(absl::string_view site, const TokenRequest& re
   const AnswerContext context{request.grant, !request.auth_token.empty()};
   std::string site_name(site);
   std::string session_uuid = request.session_uuid;
-  Admit(site_index, std::move(http), deadline, request.cancel, [this, context, site_name, session_uuid, started = now,
-                                 done = std::move(done)](HttpResult result) {
-    absl::StatusOr<TokenGrant> grant =
-        result.transport.ok() ? MapSiteAnswer(result.answer, context) : result.transport;
-    // Every site call at debug; at warn when the site itself failed, so
-    // operators see outages without turning on debug logs.
-    const std::optional<Reason> reason = ReasonOf(grant.status());
-    const bool site_failed =
-        reason == Reason::kUpstreamUnavailable || reason == Reason::kUpstreamProtocolError;
-    const LogLevel level = site_failed ? LogLevel::kWarn : LogLevel::kDebug;
-    if (logger_.Enabled(level)) {
-      nlohmann::ordered_json fields = {
-          {"site", site_name},
-          {"grant_type", GrantTypeName(context.grant)},
-          {"http_status", result.answer.http_status},
-          {"site_request_id", result.site_request_id},
-          {"session_uuid", session_uuid},
-          {"latency_ms", absl::ToInt64Milliseconds(clock_.Now() - started)},
-          {"outcome", grant.ok() ? std::string("granted")
-                      : reason   ? std::string(ReasonName(*reason))
-                                 : std::string("INTERNAL")}};
-      // Messages are written for people and hold no secrets (site_answer.cc,
-      // curl_multi_loop.cc); they say why the site failed.
-      if (site_failed) fields["detail"] = std::string(grant.status().message());
-      logger_.Log(level, "site_request", std::move(fields));
-    }
-    done(std::move(grant));
-  });
+  Admit(site_index, std::move(http), deadline, request.cancel,
+        [this, context, site_name, session_uuid, started = now,
+         done = std::move(done)](HttpResult result) {
+          absl::StatusOr<TokenGrant> grant =
+              result.transport.ok() ? MapSiteAnswer(result.answer, context) : result.transport;
+          // Every site call at debug; at warn when the site itself failed, so
+          // operators see outages without turning on debug logs.
+          const std::optional<Reason> reason = ReasonOf(grant.status());
+          const bool site_failed =
+              reason == Reason::kUpstreamUnavailable || reason == Reason::kUpstreamProtocolError;
+          const LogLevel level = site_failed ? LogLevel::kWarn : LogLevel::kDebug;
+          if (logger_.Enabled(level)) {
+            nlohmann::ordered_json fields = {
+                {"site", site_name},
+                {"grant_type", GrantTypeName(context.grant)},
+                {"http_status", result.answer.http_status},
+                {"site_request_id", result.site_request_id},
+                {"session_uuid", session_uuid},
+                {"latency_ms", absl::ToInt64Milliseconds(clock_.Now() - started)},
+                {"outcome", grant.ok() ? std::string("granted")
+                            : reason   ? std::string(ReasonName(*reason))
+                                       : std::string("INTERNAL")}};
+            // Messages are written for people and hold no secrets (site_answer.cc,
+            // curl_multi_loop.cc); they say why the site failed.
+            if (site_failed) fields["detail"] = std::string(grant.status().message());
+            logger_.Log(level, "site_request", std::move(fields));
+          }
+          done(std::move(grant));
+        });
 }
 
 }  // namespace credbroker

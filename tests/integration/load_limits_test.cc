@@ -170,8 +170,8 @@ TEST_F(LoadLimitsTest, CancelledCallStopsItsSiteCall) {
   request.set_password(fixtures::kErin.password);
   v1::LoginResult result;
   const auto started = Clock::now();
-  auto call = std::async(std::launch::async,
-                         [&] { return stub_->BeginLogin(&context, request, &result); });
+  auto call =
+      std::async(std::launch::async, [&] { return stub_->BeginLogin(&context, request, &result); });
   WaitForSiteInFlight(1);
   context.TryCancel();
   EXPECT_EQ(call.get().error_code(), grpc::StatusCode::CANCELLED);
@@ -180,8 +180,7 @@ TEST_F(LoadLimitsTest, CancelledCallStopsItsSiteCall) {
     stopped = LogHasLineWith(broker_->Logs(), {"site_request", "cancelled before the site"});
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  EXPECT_TRUE(stopped) << "the site call ran on after the call was cancelled:\n"
-                       << broker_->Logs();
+  EXPECT_TRUE(stopped) << "the site call ran on after the call was cancelled:\n" << broker_->Logs();
 }
 
 TEST_F(LoadLimitsTest, ShutdownDoesNotWaitOutASlowSite) {

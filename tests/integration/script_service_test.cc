@@ -5,7 +5,6 @@
 // site outage. All against a site with 2FA on, which script keys ignore.
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/security/credentials.h>
-#include <openssl/evp.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -17,6 +16,7 @@
 #include <vector>
 
 #include "broker_fixture.h"
+#include "service_tokens.h"
 
 namespace credbroker::testing {
 namespace {
@@ -24,20 +24,6 @@ namespace {
 constexpr char kIngestIdentity[] = "spiffe://studio.test/ns/pipeline/sa/ingest";
 constexpr char kWebIdentity[] = "spiffe://studio.test/ns/web/sa/login";
 constexpr char kLambdaToken[] = "lambda-service-token-8f2c";
-
-// The config holds a service token's SHA-256, never the token.
-std::string Sha256Hex(const std::string& data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < length; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 0xf];
-  }
-  return out;
-}
 
 // Writes `content` to `path` the way editors and kubelets do: a new file
 // renamed over the old, so a reader never sees half of it.

@@ -212,8 +212,8 @@ TEST(ConfigTest, MaxFailuresMustStayBelowTheSiteLockout) {
 
 TEST(ConfigTest, NoBudgetMayLetTenFailuresReachTheSiteInAnHour) {
   const auto budget = [](int failures, int seconds) {
-    return ParseConfig(std::string(kMinimal) + "failure_budget:\n  max_failures: " +
-                           std::to_string(failures) +
+    return ParseConfig(std::string(kMinimal) +
+                           "failure_budget:\n  max_failures: " + std::to_string(failures) +
                            "\n  window_seconds: " + std::to_string(seconds) + "\n",
                        "t")
         .status();
@@ -258,11 +258,10 @@ seal_accepted_key_files: [/etc/credbroker/old.key]
   EXPECT_EQ(config->caller_max_in_flight, 10);
   EXPECT_EQ(config->shutdown_grace, absl::Seconds(3));
   EXPECT_EQ(config->memory_store_max_entries, 1000);
-  EXPECT_EQ(config->seal_accepted_key_files,
-            std::vector<std::string>{"/etc/credbroker/old.key"});
-  ExpectRefused(ParseConfig(std::string(kMinimal) + "server:\n  caller_max_in_flight: 0\n", "t")
-                    .status(),
-                "server.caller_max_in_flight");
+  EXPECT_EQ(config->seal_accepted_key_files, std::vector<std::string>{"/etc/credbroker/old.key"});
+  ExpectRefused(
+      ParseConfig(std::string(kMinimal) + "server:\n  caller_max_in_flight: 0\n", "t").status(),
+      "server.caller_max_in_flight");
   ExpectRefused(ParseConfig(std::string(kMinimal) + "store:\n  redis_typo: {}\n", "t").status(),
                 "store.redis_typo");
 }

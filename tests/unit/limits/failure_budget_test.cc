@@ -33,7 +33,8 @@ class FailureBudgetTest : public ::testing::Test {
 
   FakeClock clock_;
   MemoryStore store_{clock_};
-  FailureBudget budget_{store_, clock_, FailureBudgetSettings{5, absl::Hours(1), 20, absl::Hours(1)}};
+  FailureBudget budget_{store_, clock_,
+                        FailureBudgetSettings{5, absl::Hours(1), 20, absl::Hours(1)}};
 };
 
 TEST_F(FailureBudgetTest, ConcurrentReservationsNeverExceedTheBudget) {

@@ -106,8 +106,7 @@ class LoginFlowTest : public ::testing::Test {
 
   // A flow over the same site, store and budget with other settings or keys.
   std::unique_ptr<LoginFlow> FlowWith(const Sealer& sealer) {
-    return std::make_unique<LoginFlow>(settings_, site_, store_, *budget_, sealer, clock_,
-                                       logger_);
+    return std::make_unique<LoginFlow>(settings_, site_, store_, *budget_, sealer, clock_, logger_);
   }
 
   // A wrong password for `username` from `address`, answered by the script.
@@ -567,8 +566,7 @@ TEST_F(LoginFlowTest, AnotherCallerCannotSubmitAndSpendsNothing) {
   flow_->SubmitSecondFactor(SubmitSecondFactorParams{id, kWrongCode}, Call("token:other-service"),
                             intruder.callback());
   ASSERT_TRUE(intruder.called);
-  ExpectError(intruder.result, absl::StatusCode::kFailedPrecondition,
-              Reason::kChallengeNotFound);
+  ExpectError(intruder.result, absl::StatusCode::kFailedPrecondition, Reason::kChallengeNotFound);
   EXPECT_EQ(intruder.result.status().message(),
             Submit(std::string(64, 'b'), kCode).status().message());
   EXPECT_EQ(site_.request_count(), 1u);

@@ -216,10 +216,9 @@ TEST_F(MemoryStoreTest, FullStoreRefusesNewKeysButServesLiveOnes) {
   small.Put("c", "3", absl::Seconds(60), [&](absl::Status s) { refused = s; });
   EXPECT_EQ(refused.code(), absl::StatusCode::kUnavailable);
   EXPECT_NE(std::string(refused.message()).find("full"), std::string::npos);
-  small.ReserveInWindow("w", "m", 1, absl::Seconds(60), false,
-                        [](absl::StatusOr<WindowState> w) {
-                          EXPECT_EQ(w.status().code(), absl::StatusCode::kUnavailable);
-                        });
+  small.ReserveInWindow("w", "m", 1, absl::Seconds(60), false, [](absl::StatusOr<WindowState> w) {
+    EXPECT_EQ(w.status().code(), absl::StatusCode::kUnavailable);
+  });
   // Keys already held can still change, and expired ones make room.
   small.Put("a", "1b", absl::Seconds(1), [](absl::Status s) { EXPECT_TRUE(s.ok()); });
   clock_.Advance(absl::Seconds(2));

@@ -158,8 +158,7 @@ std::vector<Row> Rows() {
               Reason::kSecondFactorRequired),
       // The code was sent and the site still asks for one: the code was not
       // accepted, which counts as a wrong code (as /api3/json answers it).
-      Failure("Code106PasswordWithCode", 400, k106, kPassword, true,
-              Reason::kInvalidSecondFactor),
+      Failure("Code106PasswordWithCode", 400, k106, kPassword, true, Reason::kInvalidSecondFactor),
       Failure("Code106ForScript", 400, k106, kScript, false, Reason::kUpstreamProtocolError),
 
       // ---- 102: credentials refused ----
