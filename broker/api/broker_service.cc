@@ -5,6 +5,7 @@
 
 #include <exception>
 
+#include "broker/api/audit_clip.h"
 #include "broker/api/call_context_factory.h"
 #include "broker/api/caller_authorizer.h"
 #include "broker/api/proto_conversion.h"
@@ -30,13 +31,15 @@ grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* /*context*/, Logger
   return reactor;
 }
 
-// Names from a refused request go into the audit line cut to the longest
-// valid length: the line stays bounded whatever the caller sent.
-std::string Clip(const std::string& value) { return value.substr(0, 256); }
-
+// The audit event of a call refused before it reached a flow. Values from
+// the request reach it only through ClipForAudit (audit_clip.h), so the line
+// stays short and unforgeable whatever the caller sent; the client address
+// and user agent have not been validated yet either.
 AuditEvent Step(std::string step, const std::string& site, const CallContext& call) {
   AuditEvent event = AuditEventFor(std::move(step), call);
-  event.site = Clip(site);
+  event.site = ClipForAudit(site);
+  event.client_address = ClipUnlessSane(event.client_address, kMaxNameBytes);
+  event.user_agent = ClipUnlessSane(event.user_agent, kMaxUserAgentBytes);
   return event;
 }
 
@@ -108,7 +111,7 @@ grpc::ServerUnaryReactor* BrokerService::BeginLogin(grpc::CallbackServerContext*
     }
     if (!valid.ok()) {
       AuditEvent event = Step("begin_login", request->site(), *call);
-      event.username = Clip(request->username());
+      event.username = ClipForAudit(request->username());
       return Refuse(reactor, event, valid, logger_);
     }
     BeginLoginParams params;
@@ -176,8 +179,8 @@ grpc::ServerUnaryReactor* BrokerService::IssueScriptSession(
     if (!call) return;
     if (absl::Status valid = ValidateIssueScriptSession(*request); !valid.ok()) {
       AuditEvent event = Step("issue_script_session", request->site(), *call);
-      event.script_name = Clip(request->script_name());
-      event.sudo_as_login = Clip(request->sudo_as_login());
+      event.script_name = ClipForAudit(request->script_name());
+      event.sudo_as_login = ClipForAudit(request->sudo_as_login());
       return Refuse(reactor, event, valid, logger_);
     }
     scripts_.Issue(ScriptSessionParams{request->site(), request->script_name(),

@@ -36,6 +36,7 @@ PeerCredentials ReadPeerCredentials(const grpc::CallbackServerContext& context) 
   }
   const std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
   if (auth && auth->IsPeerAuthenticated()) {
+    peer.verified_certificate = true;
     peer.uri_sans = Property(*auth, GRPC_PEER_URI_PROPERTY_NAME);
     peer.dns_sans = Property(*auth, GRPC_PEER_DNS_PROPERTY_NAME);
     const std::vector<std::string> cn = Property(*auth, GRPC_X509_CN_PROPERTY_NAME);

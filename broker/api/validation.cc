@@ -1,6 +1,7 @@
 // Limits follow docs/api.md: names and ids up to 256 bytes, passwords up to
 // 1,024, codes 1-64 printable ASCII characters without spaces (TOTP digits or
-// backup codes such as 7391-5520).
+// backup codes such as 7391-5520); usernames without leading or trailing
+// spaces, sudo_as_login a single login name.
 #include "broker/api/validation.h"
 
 #include "absl/strings/str_cat.h"
@@ -12,11 +13,11 @@
 namespace credbroker {
 namespace {
 
-constexpr std::size_t kMaxName = 256;
+constexpr std::size_t kMaxName = kMaxNameBytes;
 constexpr std::size_t kMaxPassword = 1024;
 constexpr std::size_t kMaxCode = 64;
 constexpr std::size_t kMaxSecretToken = 4096;
-constexpr std::size_t kMaxUserAgent = 1024;
+constexpr std::size_t kMaxUserAgent = kMaxUserAgentBytes;
 
 absl::Status Invalid(absl::string_view message) {
   return BrokerError(Reason::kInvalidRequest, message);
@@ -47,6 +48,27 @@ absl::Status CheckName(absl::string_view field, absl::string_view value, bool re
   }
   if (HasControlCharacter(value))
     return Invalid(absl::StrCat(field, " contains control characters"));
+  return absl::OkStatus();
+}
+
+// A username is a name that also carries no leading or trailing space: the
+// site would trim or refuse it, and a budget counted per username must not be
+// split across " ana" and "ana".
+absl::Status CheckUsername(absl::string_view username) {
+  RETURN_IF_ERROR(CheckName("username", username, true));
+  if (username.front() == ' ' || username.back() == ' ') {
+    return Invalid("username must not start or end with a space");
+  }
+  return absl::OkStatus();
+}
+
+// sudo_as_login ends up in the grant's scope ("sudo_as_login:NAME"), so it
+// must be a single login name: no spaces, no ':'.
+absl::Status CheckSudoAsLogin(absl::string_view login) {
+  RETURN_IF_ERROR(CheckName("sudo_as_login", login, false));
+  if (login.find_first_of(" :") != absl::string_view::npos) {
+    return Invalid("sudo_as_login must be a login name, without spaces or ':'");
+  }
   return absl::OkStatus();
 }
 
@@ -101,7 +123,7 @@ absl::Status CheckChallengeId(absl::string_view id) {
 
 absl::Status ValidateBeginLogin(const v1::BeginLoginRequest& request) {
   RETURN_IF_ERROR(CheckName("site", request.site(), false));
-  RETURN_IF_ERROR(CheckName("username", request.username(), true));
+  RETURN_IF_ERROR(CheckUsername(request.username()));
   RETURN_IF_ERROR(CheckPassword(request.password()));
   RETURN_IF_ERROR(CheckCode("second_factor_code", request.second_factor_code(), false));
   if (!v1::TokenCustody_IsValid(request.custody())) {
@@ -133,7 +155,7 @@ absl::Status ValidateIssueScriptSession(const v1::IssueScriptSessionRequest& req
   RETURN_IF_ERROR(CheckName("site", request.site(), false));
   RETURN_IF_ERROR(CheckName("script_name", request.script_name(), true));
   RETURN_IF_ERROR(CheckOpaqueSecret("script_key", request.script_key(), false));
-  return CheckName("sudo_as_login", request.sudo_as_login(), false);
+  return CheckSudoAsLogin(request.sudo_as_login());
 }
 
 absl::Status ValidateGetAccessToken(const v1::GetAccessTokenRequest& request) {

@@ -3,10 +3,16 @@
 // a message naming the field (never echoing a secret).
 #pragma once
 
+#include <cstddef>
+
 #include "absl/status/status.h"
 #include "credbroker/v1/broker.pb.h"
 
 namespace credbroker {
+
+// Names and ids (site, username, script, sudo_as_login, client.address).
+inline constexpr std::size_t kMaxNameBytes = 256;
+inline constexpr std::size_t kMaxUserAgentBytes = 1024;
 
 absl::Status ValidateBeginLogin(const v1::BeginLoginRequest& request);
 absl::Status ValidateSubmitSecondFactor(const v1::SubmitSecondFactorRequest& request);

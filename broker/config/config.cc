@@ -163,14 +163,15 @@ absl::Status ReadBool(const YAML::Node& map, const char* key, absl::string_view 
 }
 
 absl::Status ReadCallers(const YAML::Node& callers, Config* config) {
-  RETURN_IF_ERROR(CheckKnownKeys(
-      callers, "callers",
-      {"client_ca_file", "service_tokens", "allow_anonymous", "allow_anonymous_remote"}));
+  RETURN_IF_ERROR(CheckKnownKeys(callers, "callers",
+                                 {"client_ca_file", "service_tokens", "allow_anonymous",
+                                  "allow_anonymous_remote", "allow_common_name"}));
   CallerAuthSettings& settings = config->callers;
   RETURN_IF_ERROR(ReadString(callers, "client_ca_file", "callers.", &settings.client_ca_file));
   RETURN_IF_ERROR(ReadBool(callers, "allow_anonymous", "callers.", &settings.allow_anonymous));
   RETURN_IF_ERROR(ReadBool(callers, "allow_anonymous_remote", "callers.",
                            &config->allow_anonymous_remote_callers));
+  RETURN_IF_ERROR(ReadBool(callers, "allow_common_name", "callers.", &settings.allow_common_name));
   const YAML::Node tokens = callers["service_tokens"];
   if (tokens && !tokens.IsSequence()) {
     return KeyError("callers.service_tokens", "must be a list of {identity, sha256}");
@@ -182,6 +183,13 @@ absl::Status ReadCallers(const YAML::Node& callers, Config* config) {
     RETURN_IF_ERROR(ReadString(tokens[i], "identity", path + ".", &entry.identity));
     RETURN_IF_ERROR(ReadString(tokens[i], "sha256", path + ".", &entry.sha256));
     if (entry.identity.empty()) return KeyError(path + ".identity", "is required");
+    // The broker names the caller "token:" + identity; a ':' here could make
+    // it look like a certificate's name, and "anonymous" means no credential.
+    if (!IsServiceTokenName(entry.identity)) {
+      return KeyError(path + ".identity",
+                      "must be a bare name without ':' and not 'anonymous' (the broker calls "
+                      "the caller token:NAME)");
+    }
     // Only digests belong in a config file: a token here would be a secret at rest.
     if (!IsLowercaseHex(entry.sha256, 64)) {
       return KeyError(path + ".sha256",
@@ -233,12 +241,13 @@ absl::Status ParseTopLevel(const YAML::Node& root, Config* config) {
       root, "",
       {"listen", "default_site", "sites", "tls", "challenge", "failure_budget", "script_tokens",
        "seal_key_file", "seal_accepted_key_files", "log_level", "max_request_bytes",
-       "health_listen", "callers", "keyring_dir", "policy_file", "server", "store"}));
+       "health_listen", "callers", "keyring_dir", "policy_file", "server", "store", "reflection"}));
   RETURN_IF_ERROR(ReadString(root, "listen", "", &config->listen));
   RETURN_IF_ERROR(ReadString(root, "default_site", "", &config->default_site));
   RETURN_IF_ERROR(ReadString(root, "health_listen", "", &config->health_listen));
   RETURN_IF_ERROR(ReadString(root, "keyring_dir", "", &config->keyring_dir));
   RETURN_IF_ERROR(ReadString(root, "policy_file", "", &config->policy_file));
+  RETURN_IF_ERROR(ReadBool(root, "reflection", "", &config->reflection));
   if (const YAML::Node callers = root["callers"]) RETURN_IF_ERROR(ReadCallers(callers, config));
   RETURN_IF_ERROR(ReadString(root, "seal_key_file", "", &config->seal_key_file));
   if (const YAML::Node accepted = root["seal_accepted_key_files"]) {

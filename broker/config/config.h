@@ -66,6 +66,8 @@ struct Config {
   std::vector<std::string> seal_accepted_key_files;
   LogLevel log_level = LogLevel::kInfo;
   int max_request_bytes = 64 * 1024;
+  // Server reflection on the API listener (never on health_listen).
+  bool reflection = true;
   // Where to write the bound port (for tests and scripts using port 0).
   std::string port_file;
 };

@@ -1,11 +1,14 @@
 // A policy that fails to parse never replaces a working one: a typo in a
-// ConfigMap must not open or close the broker by accident.
+// ConfigMap must not open or close the broker by accident. Entries are
+// turned into the caller identities they stand for once, at parse time, so
+// that a lookup is an exact comparison.
 #include "broker/identity/policy.h"
 
 #include <yaml-cpp/yaml.h>
 
 #include <set>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "broker/common/file_contents.h"
 
@@ -41,6 +44,13 @@ bool AnyMatches(const std::vector<std::string>& patterns, absl::string_view name
 }
 
 }  // namespace
+
+std::string PolicyEntryIdentity(absl::string_view entry) {
+  // Policy files written before identities carried their source name service
+  // tokens bare; a name with a scheme (spiffe://, dns:, cn:, token:) is exact.
+  if (entry == kAnonymousCaller || absl::StrContains(entry, ':')) return std::string(entry);
+  return absl::StrCat(kServiceTokenPrefix, entry);
+}
 
 bool MatchesPattern(absl::string_view pattern, absl::string_view name) {
   // Only '*' is special: identities and logins may contain '?', '[' or '\\'.
@@ -99,10 +109,14 @@ absl::StatusOr<Policy> Policy::Parse(const std::string& yaml_text, const std::st
           entry["identity"].Scalar().empty()) {
         return PolicyError(source, absl::StrCat(where, "identity is required"));
       }
-      grant.identity = entry["identity"].Scalar();
+      const std::string written = entry["identity"].Scalar();
+      grant.identity = PolicyEntryIdentity(written);
       if (policy.Find(grant.identity) != nullptr) {
-        return PolicyError(source,
-                           absl::StrCat(where, "identity '", grant.identity, "' is listed twice"));
+        return PolicyError(
+            source,
+            absl::StrCat(
+                where, "identity '", written, "' is listed twice",
+                written == grant.identity ? "" : absl::StrCat(" (as '", grant.identity, "')")));
       }
       for (auto [key, list] :
            {std::pair{"methods", &grant.methods}, std::pair{"scripts", &grant.scripts},

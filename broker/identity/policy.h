@@ -8,8 +8,16 @@
 //       methods: [IssueScriptSession]
 //       scripts: [ingest-bot]
 //       sudo_as: ["pipeline-*"]
+//     - identity: lambda-webhooks          # the service token of that name
+//       methods: [IssueScriptSession]
+//     - identity: dns:render.studio.example
+//       methods: [IssueScriptSession]
 //     - identity: anonymous
 //       methods: ["*"]
+//
+// Identities are matched exactly against the caller's (caller_identity.h). An
+// entry without ':' other than "anonymous" names a service token: it stands
+// for "token:NAME".
 #pragma once
 
 #include <memory>
@@ -19,13 +27,12 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "broker/identity/caller_identity.h"
 
 namespace credbroker {
 
-// The identity of callers that presented no credential.
-inline constexpr absl::string_view kAnonymousCaller = "anonymous";
-
 struct CallerGrant {
+  // The caller identity it grants to (after PolicyEntryIdentity).
   std::string identity;
   std::vector<std::string> methods;
   std::vector<std::string> scripts;
@@ -50,6 +57,10 @@ class Policy {
   const CallerGrant* Find(absl::string_view identity) const;
   std::vector<CallerGrant> grants_;
 };
+
+// The caller identity a policy entry's `identity` stands for: "ingest" →
+// "token:ingest"; "anonymous" and names with a scheme stay as written.
+std::string PolicyEntryIdentity(absl::string_view entry);
 
 // Whether `name` matches `pattern`, where '*' stands for any run of characters.
 bool MatchesPattern(absl::string_view pattern, absl::string_view name);

@@ -2,7 +2,6 @@
 // store exist before the flows that use them, and outlive the gRPC server.
 #include "broker/server/broker_server.h"
 
-#include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <openssl/crypto.h>
 
@@ -12,6 +11,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "broker/common/file_contents.h"
+#include "broker/server/reflection_option.h"
 
 namespace credbroker {
 namespace {
@@ -210,8 +210,8 @@ absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(const Config& 
   }
 
   grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  builder.SetOption(ReflectionOption(config.reflection));
   builder.AddListeningPort(config.listen, ListenerCredentials(config), &broker->port_);
   builder.RegisterService(&broker->service_);
   ApplyServerLimits(config, builder);
@@ -222,6 +222,12 @@ absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(const Config& 
   }
   if (!config.health_listen.empty()) {
     grpc::ServerBuilder health_builder;
+    // Plaintext and for probes only: no reflection here, whatever the config.
+    // gRPC refuses to build a server with no method of its own besides the
+    // default health service; the generic service answers UNIMPLEMENTED to
+    // every other method.
+    health_builder.SetOption(ReflectionOption(false));
+    health_builder.RegisterCallbackGenericService(&broker->health_unimplemented_);
     health_builder.AddListeningPort(config.health_listen, grpc::InsecureServerCredentials(),
                                     &broker->health_port_);
     broker->health_server_ = health_builder.BuildAndStart();

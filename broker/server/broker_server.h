@@ -1,7 +1,9 @@
 // Builds the real implementations from a Config, wires them together and
-// serves: the gRPC service, health and reflection on one listener.
+// serves: the gRPC service, health and (unless turned off) reflection on one
+// listener, and health alone on the optional health-only listener.
 #pragma once
 
+#include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/grpcpp.h>
 
 #include <memory>
@@ -73,6 +75,8 @@ class BrokerServer {
   std::unique_ptr<DirectoryWatcher> policy_watcher_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
+  // Every method of the health-only listener but health: UNIMPLEMENTED.
+  grpc::CallbackGenericService health_unimplemented_;
   std::unique_ptr<grpc::Server> health_server_;
   int health_port_ = 0;
 };

@@ -178,6 +178,76 @@ PEER = {
     "empty": "",
 }
 
+# validation: one byte picking the request (see validation_fuzz.cc), then the
+# message in protobuf wire format, encoded by hand to need no generated code.
+BEGIN, SUBMIT, REFRESH_REQ, ISSUE, GET, REVOKE = range(6)
+
+
+def varint(value):
+    value &= (1 << 64) - 1  # negative int64s take ten bytes
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def text(number, value):
+    if isinstance(value, str):
+        value = value.encode()
+    return varint(number << 3 | 2) + varint(len(value)) + value
+
+
+def number(number_, value):
+    return varint(number_ << 3) + varint(value)
+
+
+def request(kind, *fields):
+    return bytes([kind]) + b"".join(fields)
+
+
+CHALLENGE_ID = "0123456789abcdef" * 4
+CLIENT = text(1, "10.0.0.7") + text(2, "Mozilla/5.0 (X11; Linux x86_64)")
+VALIDATION = {
+    "begin_minimal": request(BEGIN, text(2, "jdoe"), text(3, "Pa55word-S3cr3t!")),
+    "begin_full": request(BEGIN, text(1, "studio"), text(2, "jane.doe@studio.example"),
+                          text(3, "Pa55word-S3cr3t!"), text(4, "7391-5520"), number(5, 2),
+                          text(6, CLIENT)),
+    "begin_username_spaces": request(BEGIN, text(2, " jdoe "), text(3, "p")),
+    "begin_username_forged_line": request(BEGIN, text(2, 'jdoe\n{"event":"forged"}'), text(3, "p")),
+    "begin_username_long": request(BEGIN, text(2, "u" * 257), text(3, "p")),
+    "begin_code_with_space": request(BEGIN, text(2, "jdoe"), text(3, "p"), text(4, "12 34")),
+    "begin_custody_unknown": request(BEGIN, text(2, "jdoe"), text(3, "p"), number(5, 7)),
+    "begin_client_agent_newline": request(BEGIN, text(2, "jdoe"), text(3, "p"),
+                                          text(6, text(2, "agent\r\nx"))),
+    "begin_unknown_field": request(BEGIN, text(2, "jdoe"), text(3, "p"), text(99, "extra")),
+    "submit_valid": request(SUBMIT, text(1, CHALLENGE_ID), text(2, "123456"), text(3, CLIENT)),
+    "submit_bad_id": request(SUBMIT, text(1, CHALLENGE_ID.upper()), text(2, "123456")),
+    "submit_no_code": request(SUBMIT, text(1, CHALLENGE_ID)),
+    "refresh_token": request(REFRESH_REQ, text(2, "rt-0123456789")),
+    "refresh_session_id": request(REFRESH_REQ, text(1, "studio"), text(3, "s-1")),
+    "refresh_both_last_wins": request(REFRESH_REQ, text(2, "rt-1"), text(3, "s-1")),
+    "refresh_none": request(REFRESH_REQ, text(1, "studio")),
+    "issue_keyring": request(ISSUE, text(2, "ingest-bot")),
+    "issue_sudo": request(ISSUE, text(2, "ingest-bot"), text(4, "jane.doe@studio.example")),
+    "issue_sudo_colon": request(ISSUE, text(2, "ingest-bot"), text(4, "bob:admin")),
+    "issue_sudo_space": request(ISSUE, text(2, "ingest-bot"), text(4, "jane doe")),
+    "issue_key_with_space": request(ISSUE, text(2, "ingest-bot"), text(3, "key with spaces")),
+    "get_valid": request(GET, text(1, "s-1"), text(2, number(1, 60))),
+    "get_negative": request(GET, text(1, "s-1"), text(2, number(1, -1))),
+    "get_two_days": request(GET, text(1, "s-1"), text(2, number(1, 2 * 86400))),
+    "revoke_token": request(REVOKE, text(2, "rt-0123456789"), text(3, "studio")),
+    "revoke_none": request(REVOKE),
+    "not_a_message": request(BEGIN) + b"\xff\xff\xff\xff",
+    "invalid_utf8": request(ISSUE, text(2, b"\xc3\x28")),
+    "kind_wraps": bytes([6 + ISSUE]) + text(2, "ingest-bot"),
+    "empty": b"",
+}
+
 
 def write(name, files):
     directory = CORPUS / name
@@ -193,4 +263,5 @@ if __name__ == "__main__":
     write("challenge_record", CHALLENGE)
     write("config", CONFIG)
     write("peer_address", PEER)
+    write("validation", VALIDATION)
     print("corpus written under", os.path.relpath(CORPUS))

@@ -16,7 +16,7 @@ build="${BUILD_DIR:-${root}/build-fuzz}"
 max_len="${MAX_LEN:-4096}"
 fuzzers=("$@")
 if [[ ${#fuzzers[@]} -eq 0 ]]; then
-  fuzzers=(site_answer challenge_record config peer_address)
+  fuzzers=(site_answer challenge_record config peer_address validation)
 fi
 
 cmake -S "${here}" -B "${build}" -G Ninja \

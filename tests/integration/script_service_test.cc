@@ -1,8 +1,10 @@
 // Script sessions as a service: callers identified by mTLS or service tokens,
 // the policy deciding who may use which keyring script and act as whom, the
 // keyring and policy reloading live (including a Kubernetes Secret's atomic
-// symlink swap), one site call for a stampede, and cached tokens carrying a
-// site outage. All against a site with 2FA on, which script keys ignore.
+// symlink swap), one site call for a stampede, cached tokens carrying a
+// site outage, and identities that carry their source (token:, dns:, URI) so
+// that a certificate cannot pass for a service token. All against a site with
+// 2FA on, which script keys ignore.
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/security/credentials.h>
 #include <unistd.h>
@@ -197,6 +199,63 @@ TEST_F(ScriptServiceTest, ServiceTokensRightAndWrong) {
   EXPECT_EQ(session.principal().script_name(), "render-farm");
   EXPECT_BROKER_ERROR(Issue(*client, fixtures::kRenderFarmName, &session, "", "not-the-token"),
                       UNAUTHENTICATED, "CALLER_UNAUTHENTICATED");
+  EXPECT_EQ(site_->Requests("client_credentials"), 1);
+  // The policy's bare "lambda-webhooks" is the token; the audit line says so.
+  EXPECT_TRUE(LogHasLineWith(
+      broker_->Logs(), {"\"step\":\"issue_script_session\"", "\"caller\":\"token:lambda-webhooks\"",
+                        "\"outcome\":\"session\""}))
+      << broker_->Logs();
+  // A method the token is not granted names it the same way.
+  v1::LoginResult result;
+  v1::BeginLoginRequest login;
+  login.set_username("alice");
+  login.set_password("alice-password-1");
+  auto context = ContextWithDeadline();
+  context->AddMetadata("authorization", std::string("Bearer ") + kLambdaToken);
+  const grpc::Status denied = client->BeginLogin(context.get(), login, &result);
+  EXPECT_BROKER_ERROR(denied, PERMISSION_DENIED, "CALLER_NOT_ALLOWED");
+  EXPECT_NE(denied.error_message().find("'token:lambda-webhooks'"), std::string::npos)
+      << denied.error_message();
+}
+
+TEST_F(ScriptServiceTest, ACertificateCannotClaimAServiceTokensName) {
+  // Signed by the trusted CA, but naming itself as the token's caller.
+  const Certificate forged =
+      IssueCertificate(ca_, dir_.path(), "forged-token", "URI:token:lambda-webhooks");
+  const Certificate forged_dns =
+      IssueCertificate(ca_, dir_.path(), "forged-dns", "URI:dns:localhost");
+  Start();
+  v1::Session session;
+  for (const Certificate* cert : {&forged, &forged_dns}) {
+    auto client = Client(cert);
+    EXPECT_BROKER_ERROR(Issue(*client, fixtures::kRenderFarmName, &session), UNAUTHENTICATED,
+                        "CALLER_UNAUTHENTICATED");
+  }
+  EXPECT_EQ(site_->Requests("client_credentials"), 0);
+}
+
+TEST_F(ScriptServiceTest, CertificateDnsNamesMatchDnsPolicyEntriesOnly) {
+  // Test certificates carry DNS:localhost; with no URI SAN the caller is
+  // "dns:localhost". Its CN ("lambda-webhooks") names nobody.
+  WritePolicy(
+      "callers:\n"
+      "  - identity: lambda-webhooks\n"
+      "    methods: [IssueScriptSession]\n"
+      "    scripts: [render-farm]\n"
+      "  - identity: dns:localhost\n"
+      "    methods: [IssueScriptSession]\n"
+      "    scripts: [ingest-bot]\n");
+  const Certificate dns_only = IssueCertificate(ca_, dir_.path(), "lambda-webhooks");
+  Start();
+  auto client = Client(&dns_only);
+  v1::Session session;
+  EXPECT_BROKER_ERROR(Issue(*client, fixtures::kRenderFarmName, &session), PERMISSION_DENIED,
+                      "CALLER_NOT_ALLOWED");
+  ASSERT_GRPC_OK(Issue(*client, fixtures::kIngestBotName, &session));
+  EXPECT_TRUE(LogHasLineWith(broker_->Logs(),
+                             {"\"step\":\"issue_script_session\"", "\"caller\":\"dns:localhost\"",
+                              "\"script_name\":\"ingest-bot\"", "\"outcome\":\"session\""}))
+      << broker_->Logs();
   EXPECT_EQ(site_->Requests("client_credentials"), 1);
 }
 

@@ -1,5 +1,6 @@
 // Runs every flow with debug logging and then searches the broker's whole
 // output for each secret it handled: passwords, codes, script keys, tokens.
+// Also: what of a refused request's fields reaches its audit line.
 #include <cctype>
 #include <vector>
 
@@ -71,6 +72,51 @@ TEST_F(SecretsInLogsTest, NoSecretAppearsInTheLogs) {
         << "secret '" << secret << "' appears in the logs: ..."
         << logs.substr(at == std::string::npos ? 0 : (at > 80 ? at - 80 : 0), 160) << "...";
   }
+}
+
+// A refused field reaches the audit line only as up to 64 characters of
+// [A-Za-z0-9._@+-], unsafe ones as '?', marked as clipped: no forged lines,
+// no quotes, nothing long.
+TEST_F(SecretsInLogsTest, RefusedFieldsAreClippedInTheAuditLine) {
+  Start();
+  const std::string clipped = "\u2026(clipped)";
+  v1::LoginResult result;
+  EXPECT_BROKER_ERROR(BeginLogin("zq81\n{\"event\":\"forged\"}", "x", &result), INVALID_ARGUMENT,
+                      "INVALID_REQUEST");
+  EXPECT_BROKER_ERROR(BeginLogin("zq82 ", "x", &result), INVALID_ARGUMENT, "INVALID_REQUEST");
+  EXPECT_BROKER_ERROR(BeginLogin("zq83" + std::string(400, 'u'), "x", &result), INVALID_ARGUMENT,
+                      "INVALID_REQUEST");
+  v1::Session session;
+  EXPECT_BROKER_ERROR(
+      IssueScript(fixtures::kIngestBotName, fixtures::kIngestBotKey, &session, "zq84:admin"),
+      INVALID_ARGUMENT, "INVALID_REQUEST");
+  v1::BeginLoginRequest bad_agent;
+  bad_agent.set_username("zq85");
+  bad_agent.set_password("x");
+  bad_agent.mutable_client()->set_user_agent("agent\r\n\"forged\"" + std::string(2000, 'a'));
+  EXPECT_BROKER_ERROR(stub_->BeginLogin(ContextWithDeadline().get(), bad_agent, &result),
+                      INVALID_ARGUMENT, "INVALID_REQUEST");
+  EXPECT_EQ(site_->Requests("password") + site_->Requests("client_credentials"), 0);
+
+  const std::string logs = broker_->Logs();
+  const std::vector<std::string> refused = {"\"event\":\"audit\"", "\"outcome\":\"refused\"",
+                                            "\"reason\":\"INVALID_REQUEST\""};
+  const auto audited = [&](const std::string& field, const std::string& value) {
+    std::vector<std::string> parts = refused;
+    parts.push_back("\"" + field + "\":\"" + value + "\"");
+    return LogHasLineWith(logs, parts);
+  };
+  EXPECT_TRUE(audited("username", "zq81???event???forged??" + clipped)) << logs;
+  EXPECT_TRUE(audited("username", "zq82?" + clipped)) << logs;
+  EXPECT_TRUE(audited("username", "zq83" + std::string(60, 'u') + clipped)) << logs;
+  EXPECT_TRUE(audited("sudo_as_login", "zq84?admin" + clipped)) << logs;
+  EXPECT_TRUE(audited("user_agent", "agent???forged?" + std::string(49, 'a') + clipped)) << logs;
+  // Nothing of the raw values: no escaped quote or line break from them, no
+  // run longer than the clip.
+  EXPECT_EQ(logs.find("forged\\\""), std::string::npos) << logs;
+  EXPECT_EQ(logs.find("zq81\\n"), std::string::npos) << logs;
+  EXPECT_EQ(logs.find(std::string(65, 'u')), std::string::npos) << logs;
+  EXPECT_EQ(logs.find(std::string(65, 'a')), std::string::npos) << logs;
 }
 
 }  // namespace

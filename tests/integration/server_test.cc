@@ -1,5 +1,6 @@
 // What the broker serves besides its API and how it stops: grpc.health.v1,
-// server reflection, and a graceful SIGTERM that lets in-flight calls finish.
+// server reflection (on the API listener only, and only unless turned off),
+// and a graceful SIGTERM that lets in-flight calls finish.
 #include <signal.h>
 
 #include <future>
@@ -13,6 +14,32 @@ namespace credbroker::testing {
 namespace {
 
 using ServerTest = BrokerTest;
+
+// Asks the server's reflection service for its services; the status says
+// whether reflection is served at all.
+grpc::Status ListServices(const std::shared_ptr<grpc::Channel>& channel,
+                          std::vector<std::string>* names) {
+  auto reflection = grpc::reflection::v1alpha::ServerReflection::NewStub(channel);
+  auto context = ContextWithDeadline();
+  auto stream = reflection->ServerReflectionInfo(context.get());
+  grpc::reflection::v1alpha::ServerReflectionRequest request;
+  request.set_list_services("*");
+  grpc::reflection::v1alpha::ServerReflectionResponse response;
+  if (stream->Write(request) && stream->Read(&response)) {
+    for (const auto& service : response.list_services_response().service()) {
+      names->push_back(service.name());
+    }
+  }
+  stream->WritesDone();
+  return stream->Finish();
+}
+
+// The port of the health-only listener, from the broker's start line.
+int HealthPort(const std::string& logs) {
+  const std::size_t at = logs.find("\"health_port\":");
+  if (at == std::string::npos) return 0;
+  return std::stoi(logs.substr(at + 14));
+}
 
 TEST_F(ServerTest, HealthIsServingForTheServiceAndTheServer) {
   Start();
@@ -30,11 +57,8 @@ TEST_F(ServerTest, HealthOnlyListenerServesProbesAndNothingElse) {
   BrokerOptions options;
   options.extra_yaml = "health_listen: \"127.0.0.1:0\"\n";
   Start({}, options);
-  const std::string logs = broker_->Logs();
-  const std::size_t at = logs.find("\"health_port\":");
-  ASSERT_NE(at, std::string::npos) << logs;
-  const int health_port = std::stoi(logs.substr(at + 14));
-  ASSERT_GT(health_port, 0);
+  const int health_port = HealthPort(broker_->Logs());
+  ASSERT_GT(health_port, 0) << broker_->Logs();
   auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(health_port),
                                      grpc::InsecureChannelCredentials());
 
@@ -55,25 +79,45 @@ TEST_F(ServerTest, HealthOnlyListenerServesProbesAndNothingElse) {
                 .error_code(),
             grpc::StatusCode::UNIMPLEMENTED);
   EXPECT_EQ(site_->Requests("password"), 0);
+  // Nor is reflection: the plaintext port tells nobody what the broker serves.
+  std::vector<std::string> names;
+  EXPECT_EQ(ListServices(channel, &names).error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_TRUE(names.empty());
+  // While the API listener keeps it.
+  EXPECT_GRPC_OK(ListServices(broker_->Channel(), &names));
+  EXPECT_NE(std::find(names.begin(), names.end(), "credbroker.v1.CredentialBroker"), names.end());
 }
 
 TEST_F(ServerTest, ReflectionListsTheService) {
   Start();
-  auto reflection = grpc::reflection::v1alpha::ServerReflection::NewStub(broker_->Channel());
-  auto context = ContextWithDeadline();
-  auto stream = reflection->ServerReflectionInfo(context.get());
-  grpc::reflection::v1alpha::ServerReflectionRequest request;
-  request.set_list_services("*");
-  ASSERT_TRUE(stream->Write(request));
-  grpc::reflection::v1alpha::ServerReflectionResponse response;
-  ASSERT_TRUE(stream->Read(&response));
-  stream->WritesDone();
   std::vector<std::string> names;
-  for (const auto& service : response.list_services_response().service()) {
-    names.push_back(service.name());
-  }
+  EXPECT_GRPC_OK(ListServices(broker_->Channel(), &names));
   EXPECT_NE(std::find(names.begin(), names.end(), "credbroker.v1.CredentialBroker"), names.end());
-  EXPECT_GRPC_OK(stream->Finish());
+}
+
+TEST_F(ServerTest, ReflectionCanBeTurnedOff) {
+  BrokerOptions options;
+  options.extra_yaml = "reflection: false\nhealth_listen: \"127.0.0.1:0\"\n";
+  Start({}, options);
+  std::vector<std::string> names;
+  EXPECT_EQ(ListServices(broker_->Channel(), &names).error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_TRUE(names.empty());
+  const int health_port = HealthPort(broker_->Logs());
+  ASSERT_GT(health_port, 0) << broker_->Logs();
+  EXPECT_EQ(ListServices(grpc::CreateChannel("127.0.0.1:" + std::to_string(health_port),
+                                             grpc::InsecureChannelCredentials()),
+                         &names)
+                .error_code(),
+            grpc::StatusCode::UNIMPLEMENTED);
+  // The API and health are unaffected.
+  grpc::health::v1::HealthCheckRequest request;
+  grpc::health::v1::HealthCheckResponse response;
+  ASSERT_GRPC_OK(grpc::health::v1::Health::NewStub(broker_->Channel())
+                     ->Check(ContextWithDeadline().get(), request, &response));
+  EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+  v1::LoginResult result;
+  EXPECT_GRPC_OK(BeginLogin(fixtures::kAlice.login, fixtures::kAlice.password, &result));
+  EXPECT_TRUE(result.has_challenge());
 }
 
 TEST_F(ServerTest, SigtermFinishesInFlightCallsThenExitsZero) {

@@ -76,6 +76,17 @@ TEST(ValidateBeginLoginTest, UsernameWithControlCharacterRefused) {
   ExpectInvalid(ValidateBeginLogin(request), "username");
 }
 
+TEST(ValidateBeginLoginTest, UsernameWithLeadingOrTrailingSpaceRefused) {
+  v1::BeginLoginRequest request = ValidBegin();
+  for (const char* name : {" jdoe", "jdoe ", " ", "  jdoe  "}) {
+    request.set_username(name);
+    ExpectInvalid(ValidateBeginLogin(request), "username", kPassword);
+  }
+  // Inner spaces stay allowed: some sites have logins such as "Jane Doe".
+  request.set_username("Jane Doe");
+  EXPECT_TRUE(ValidateBeginLogin(request).ok());
+}
+
 TEST(ValidateBeginLoginTest, PasswordUpTo1024Bytes) {
   v1::BeginLoginRequest request = ValidBegin();
   request.set_password(std::string(1024, 'p'));
@@ -268,6 +279,21 @@ TEST(ValidateIssueScriptSessionTest, Limits) {
   ExpectInvalid(ValidateIssueScriptSession(request), "script_name");
   request.set_script_name(std::string(257, 'n'));
   ExpectInvalid(ValidateIssueScriptSession(request), "script_name");
+}
+
+TEST(ValidateIssueScriptSessionTest, SudoAsLoginIsALoginName) {
+  v1::IssueScriptSessionRequest request;
+  request.set_script_name("pipeline");
+  request.set_script_key("abcdEFGH1234!@#$");
+  for (const char* login : {"jdoe", "jane.doe@studio.example", "pipeline-ops", "j_doe+1"}) {
+    request.set_sudo_as_login(login);
+    EXPECT_TRUE(ValidateIssueScriptSession(request).ok()) << login;
+  }
+  for (const char* login : {"jane doe", " jdoe", "jdoe ", "jdoe:admin", "sudo_as_login:x", ":",
+                            "jdoe\tx", "jdoe\n", "jdoe\x7f", "jdoe\r"}) {
+    request.set_sudo_as_login(login);
+    ExpectInvalid(ValidateIssueScriptSession(request), "sudo_as_login", "abcdEFGH1234!@#$");
+  }
 }
 
 // ---- GetAccessToken ----

@@ -347,7 +347,7 @@ TEST(ConfigTest, CallersAreRead) {
                                                   "      sha256: " +
                                                   kDigestA +
                                                   "\n"
-                                                  "    - identity: spiffe://s.example/render\n"
+                                                  "    - identity: render\n"
                                                   "      sha256: " +
                                                   kDigestB +
                                                   "\n"
@@ -364,7 +364,7 @@ TEST(ConfigTest, CallersAreRead) {
   ASSERT_EQ(config->callers.service_tokens.size(), 2u);
   EXPECT_EQ(config->callers.service_tokens[0].identity, "ingest");
   EXPECT_EQ(config->callers.service_tokens[0].sha256, kDigestA);
-  EXPECT_EQ(config->callers.service_tokens[1].identity, "spiffe://s.example/render");
+  EXPECT_EQ(config->callers.service_tokens[1].identity, "render");
   EXPECT_EQ(config->callers.service_tokens[1].sha256, kDigestB);
   EXPECT_EQ(config->keyring_dir, "/var/run/keyring");
   EXPECT_EQ(config->policy_file, files.ca());
@@ -503,6 +503,46 @@ TEST(ConfigTest, RenewAfterPercentRange) {
       ParseConfig(std::string(kMinimal) + "script_tokens:\n  min_validity_seconds: 30\n", "t");
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_DOUBLE_EQ(config->script_token_renew_after, 0.8);
+}
+
+// The broker names a service token's caller "token:NAME"; a name that already
+// looks like an identity of another source, or "anonymous", would let a token
+// pass for a certificate or for a caller without credentials.
+TEST(ConfigTest, ServiceTokenIdentityIsABareName) {
+  const std::string key = "callers.service_tokens[0].identity";
+  for (const char* bad : {"spiffe://s.example/render", "token:ingest", "dns:ingest.s.example",
+                          "cn:ingest", "a:b", "anonymous", "\"\""}) {
+    const std::string yaml = std::string(kMinimal) +
+                             "callers:\n  service_tokens:\n    - identity: " + bad +
+                             "\n      sha256: " + kDigestA + "\n";
+    ExpectRefused(ParseConfig(yaml, "t").status(), key);
+  }
+}
+
+TEST(ConfigTest, AllowCommonNameIsReadAndOffByDefault) {
+  absl::StatusOr<Config> config = ParseConfig(kMinimal, "t");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_FALSE(config->callers.allow_common_name);
+  config = ParseConfig(std::string(kMinimal) + "callers:\n  allow_common_name: true\n", "t");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_TRUE(config->callers.allow_common_name);
+  ExpectRefused(
+      ParseConfig(std::string(kMinimal) + "callers:\n  allow_common_name: yes\n", "t").status(),
+      "callers.allow_common_name");
+}
+
+TEST(ConfigTest, ReflectionIsReadAndOnByDefault) {
+  absl::StatusOr<Config> config = ParseConfig(kMinimal, "t");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_TRUE(config->reflection);
+  config = ParseConfig(std::string(kMinimal) + "reflection: false\n", "t");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_FALSE(config->reflection);
+  config = ParseConfig(std::string(kMinimal) + "reflection: true\n", "t");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_TRUE(config->reflection);
+  ExpectRefused(ParseConfig(std::string(kMinimal) + "reflection: off\n", "t").status(),
+                "reflection");
 }
 
 }  // namespace

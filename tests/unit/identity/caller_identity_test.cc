@@ -1,5 +1,6 @@
 // IdentifyCaller: service tokens (by SHA-256 digest), client certificates
-// (SPIFFE URI, URI, DNS, CN), anonymous callers.
+// (SPIFFE URI, URI, DNS, CN), anonymous callers, and the source prefixes that
+// keep one kind of credential from claiming another's name.
 #include "broker/identity/caller_identity.h"
 
 #include <string>
@@ -64,8 +65,8 @@ TEST(CallerIdentityTest, NotEnabledIsAnonymousWhateverIsPresented) {
 }
 
 TEST(CallerIdentityTest, RightTokenNamesItsIdentity) {
-  EXPECT_EQ(IdentifyCaller(WithToken(kIngestToken), TokenSettings()).value(), "ingest");
-  EXPECT_EQ(IdentifyCaller(WithToken(kRenderToken), TokenSettings()).value(), "render");
+  EXPECT_EQ(IdentifyCaller(WithToken(kIngestToken), TokenSettings()).value(), "token:ingest");
+  EXPECT_EQ(IdentifyCaller(WithToken(kRenderToken), TokenSettings()).value(), "token:render");
 }
 
 TEST(CallerIdentityTest, WrongTokenIsUnauthenticated) {
@@ -115,13 +116,81 @@ TEST(CallerIdentityTest, CertificateElseDnsSan) {
   PeerCredentials peer;
   peer.dns_sans = {"ingest.studio.example", "other.studio.example"};
   peer.common_name = "ingest";
-  EXPECT_EQ(IdentifyCaller(peer, CertSettings()).value(), "ingest.studio.example");
+  EXPECT_EQ(IdentifyCaller(peer, CertSettings()).value(), "dns:ingest.studio.example");
 }
 
-TEST(CallerIdentityTest, CertificateElseCommonName) {
+TEST(CallerIdentityTest, CommonNameOnlyWhenAllowed) {
   PeerCredentials peer;
+  peer.verified_certificate = true;
   peer.common_name = "ingest";
-  EXPECT_EQ(IdentifyCaller(peer, CertSettings()).value(), "ingest");
+  // By default a certificate without URI or DNS SAN names nobody, and is not
+  // "anonymous" either: it is a credential.
+  ExpectUnauthenticated(IdentifyCaller(peer, CertSettings()));
+  CallerAuthSettings lenient = CertSettings();
+  lenient.allow_anonymous = true;
+  ExpectUnauthenticated(IdentifyCaller(peer, lenient));
+  lenient.allow_common_name = true;
+  EXPECT_EQ(IdentifyCaller(peer, lenient).value(), "cn:ingest");
+  // A SAN still wins over the CN.
+  peer.dns_sans = {"ingest.studio.example"};
+  EXPECT_EQ(IdentifyCaller(peer, lenient).value(), "dns:ingest.studio.example");
+}
+
+TEST(CallerIdentityTest, CertificateCannotClaimAServiceTokenName) {
+  CallerAuthSettings settings = TokenSettings();
+  settings.client_ca_file = "/etc/broker/clients-ca.pem";
+  settings.allow_common_name = true;
+  // Without the prefixes, each of these would have been the token's "ingest".
+  PeerCredentials cn;
+  cn.common_name = "ingest";
+  EXPECT_EQ(IdentifyCaller(cn, settings).value(), "cn:ingest");
+  PeerCredentials dns;
+  dns.dns_sans = {"ingest"};
+  EXPECT_EQ(IdentifyCaller(dns, settings).value(), "dns:ingest");
+  EXPECT_NE(IdentifyCaller(cn, settings).value(),
+            IdentifyCaller(WithToken(kIngestToken), settings).value());
+}
+
+TEST(CallerIdentityTest, UriSanWithAReservedSchemeIsRefused) {
+  for (const char* uri : {"token:ingest", "dns:ingest.studio.example", "cn:ingest", "TOKEN:ingest",
+                          "Dns:x", "token://ingest"}) {
+    PeerCredentials peer;
+    peer.verified_certificate = true;
+    peer.uri_sans = {uri};
+    ExpectUnauthenticated(IdentifyCaller(peer, CertSettings()));
+    // Not rescued by a SPIFFE ID or a DNS SAN beside it.
+    peer.uri_sans = {"spiffe://studio.example/ns/p/sa/ingest", uri};
+    peer.dns_sans = {"ingest.studio.example"};
+    ExpectUnauthenticated(IdentifyCaller(peer, CertSettings()));
+  }
+}
+
+TEST(CallerIdentityTest, UriSanWithoutASchemeIsRefused) {
+  // "anonymous" is reserved for callers with no credential.
+  for (const char* uri : {"anonymous", "ingest", ":ingest", "1abc:x", "a b:c", ""}) {
+    PeerCredentials peer;
+    peer.uri_sans = {uri};
+    ExpectUnauthenticated(IdentifyCaller(peer, CertSettings()));
+  }
+}
+
+TEST(CallerIdentityTest, OtherUriSchemesAreKeptAsIs) {
+  for (const char* uri : {"spiffe://studio.example/ns/p/sa/ingest", "urn:example:ingest",
+                          "https://ingest.studio.example/", "tokens:x", "dnsx:y"}) {
+    PeerCredentials peer;
+    peer.uri_sans = {uri};
+    EXPECT_EQ(IdentifyCaller(peer, CertSettings()).value(), uri);
+  }
+}
+
+TEST(CallerIdentityTest, ServiceTokenNames) {
+  EXPECT_TRUE(IsServiceTokenName("lambda-webhooks"));
+  EXPECT_TRUE(IsServiceTokenName("render.farm_1"));
+  EXPECT_FALSE(IsServiceTokenName(""));
+  EXPECT_FALSE(IsServiceTokenName("anonymous"));
+  EXPECT_FALSE(IsServiceTokenName("spiffe://studio.example/x"));
+  EXPECT_FALSE(IsServiceTokenName("token:ingest"));
+  EXPECT_FALSE(IsServiceTokenName("a:b"));
 }
 
 TEST(CallerIdentityTest, CertificateIgnoredWithoutClientCa) {
@@ -150,7 +219,7 @@ TEST(CallerIdentityTest, TokenTakesPrecedenceOverCertificate) {
   PeerCredentials peer = WithToken(kRenderToken);
   peer.uri_sans = {"spiffe://studio.example/ns/p/sa/ingest"};
   peer.common_name = "ingest";
-  EXPECT_EQ(IdentifyCaller(peer, settings).value(), "render");
+  EXPECT_EQ(IdentifyCaller(peer, settings).value(), "token:render");
   // A wrong token is not rescued by a good certificate.
   peer.bearer_token = "wrong";
   ExpectUnauthenticated(IdentifyCaller(peer, settings));

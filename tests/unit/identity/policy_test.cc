@@ -39,8 +39,52 @@ TEST(PolicyTest, ParsesValidPolicy) {
   ASSERT_TRUE(policy.ok()) << policy.status();
   EXPECT_TRUE(policy->Knows("spiffe://studio.example/ns/pipeline/sa/ingest"));
   EXPECT_TRUE(policy->Knows("anonymous"));
-  EXPECT_TRUE(policy->Knows("admin"));
+  // A bare name is the service token of that name.
+  EXPECT_TRUE(policy->Knows("token:admin"));
+  EXPECT_FALSE(policy->Knows("admin"));
   EXPECT_FALSE(policy->Knows("stranger"));
+}
+
+TEST(PolicyTest, BareNamesAreServiceTokensAndSchemesAreExact) {
+  absl::StatusOr<Policy> policy = Policy::Parse(
+      "callers:\n"
+      "  - identity: lambda-webhooks\n    methods: [IssueScriptSession]\n"
+      "  - identity: token:render\n    methods: [IssueScriptSession]\n"
+      "  - identity: dns:ingest.studio.example\n    methods: [BeginLogin]\n"
+      "  - identity: cn:legacy-tool\n    methods: [RefreshSession]\n"
+      "  - identity: spiffe://studio.example/ns/web/sa/login\n    methods: [RevokeSession]\n",
+      "p");
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  EXPECT_TRUE(policy->AllowsMethod("token:lambda-webhooks", "IssueScriptSession"));
+  EXPECT_TRUE(policy->AllowsMethod("token:render", "IssueScriptSession"));
+  EXPECT_TRUE(policy->AllowsMethod("dns:ingest.studio.example", "BeginLogin"));
+  EXPECT_TRUE(policy->AllowsMethod("cn:legacy-tool", "RefreshSession"));
+  EXPECT_TRUE(policy->AllowsMethod("spiffe://studio.example/ns/web/sa/login", "RevokeSession"));
+  // A certificate carrying the token's name is a different caller.
+  for (const char* other :
+       {"lambda-webhooks", "cn:lambda-webhooks", "dns:lambda-webhooks", "render", "cn:render",
+        "ingest.studio.example", "token:dns:ingest.studio.example", "legacy-tool"}) {
+    EXPECT_FALSE(policy->Knows(other)) << other;
+    EXPECT_FALSE(policy->AllowsMethod(other, "IssueScriptSession")) << other;
+  }
+}
+
+TEST(PolicyTest, BareAndPrefixedTokenNameAreTheSameEntry) {
+  ExpectRefused(
+      Policy::Parse("callers:\n  - identity: render\n  - identity: token:render\n", "p").status(),
+      "callers[1].identity 'token:render' is listed twice");
+  ExpectRefused(
+      Policy::Parse("callers:\n  - identity: token:render\n  - identity: render\n", "p").status(),
+      "callers[1].identity 'render' is listed twice (as 'token:render')");
+}
+
+TEST(PolicyTest, PolicyEntryIdentity) {
+  EXPECT_EQ(PolicyEntryIdentity("ingest"), "token:ingest");
+  EXPECT_EQ(PolicyEntryIdentity("anonymous"), "anonymous");
+  EXPECT_EQ(PolicyEntryIdentity("token:ingest"), "token:ingest");
+  EXPECT_EQ(PolicyEntryIdentity("dns:a.example"), "dns:a.example");
+  EXPECT_EQ(PolicyEntryIdentity("cn:a"), "cn:a");
+  EXPECT_EQ(PolicyEntryIdentity("spiffe://s/x"), "spiffe://s/x");
 }
 
 TEST(PolicyTest, UnknownKeysAreNamed) {
@@ -147,14 +191,15 @@ TEST(PolicyTest, AllowsExactNamesAndGlobs) {
   EXPECT_FALSE(policy->AllowsSudo("anonymous", "alice"));
   EXPECT_TRUE(policy->AllowsSudo("anonymous", ""));
 
-  EXPECT_TRUE(policy->AllowsScript("admin", "anything-at-all"));
-  EXPECT_TRUE(policy->AllowsSudo("admin", "root"));
+  EXPECT_TRUE(policy->AllowsScript("token:admin", "anything-at-all"));
+  EXPECT_TRUE(policy->AllowsSudo("token:admin", "root"));
 }
 
 TEST(PolicyTest, UnknownIdentityDenied) {
   absl::StatusOr<Policy> policy = Policy::Parse(kPolicy, "p");
   ASSERT_TRUE(policy.ok()) << policy.status();
-  for (const char* who : {"stranger", "", "Anonymous", "admin ", "spiffe://studio.example"}) {
+  for (const char* who : {"stranger", "", "Anonymous", "admin", "token:admin ", "cn:admin",
+                          "spiffe://studio.example"}) {
     EXPECT_FALSE(policy->AllowsMethod(who, "IssueScriptSession")) << who;
     EXPECT_FALSE(policy->AllowsScript(who, "ingest-bot")) << who;
     EXPECT_FALSE(policy->AllowsSudo(who, "alice")) << who;
@@ -234,17 +279,17 @@ TEST(LivePolicyTest, StartsEmptyAndReloadsFromFile) {
   file.Write("callers:\n  - identity: a\n    methods: [M]\n");
   LivePolicy live(file.path());
   EXPECT_EQ(live.path(), file.path());
-  EXPECT_FALSE(live.Current()->Knows("a"));  // nothing read yet: deny all
+  EXPECT_FALSE(live.Current()->Knows("token:a"));  // nothing read yet: deny all
   ASSERT_TRUE(live.Reload().ok());
-  EXPECT_TRUE(live.Current()->AllowsMethod("a", "M"));
+  EXPECT_TRUE(live.Current()->AllowsMethod("token:a", "M"));
 
   file.Write("callers:\n  - identity: b\n    methods: [M]\n");
   const std::shared_ptr<const Policy> before = live.Current();
   ASSERT_TRUE(live.Reload().ok());
-  EXPECT_FALSE(live.Current()->Knows("a"));
-  EXPECT_TRUE(live.Current()->AllowsMethod("b", "M"));
+  EXPECT_FALSE(live.Current()->Knows("token:a"));
+  EXPECT_TRUE(live.Current()->AllowsMethod("token:b", "M"));
   // A reader holding the old policy keeps a consistent view.
-  EXPECT_TRUE(before->AllowsMethod("a", "M"));
+  EXPECT_TRUE(before->AllowsMethod("token:a", "M"));
 }
 
 TEST(LivePolicyTest, BrokenFileKeepsThePreviousPolicy) {
@@ -261,7 +306,7 @@ TEST(LivePolicyTest, BrokenFileKeepsThePreviousPolicy) {
     EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << broken;
     EXPECT_NE(status.message().find(file.path()), absl::string_view::npos) << status;
     EXPECT_EQ(live.Current(), good) << broken;
-    EXPECT_TRUE(live.Current()->AllowsMethod("a", "M")) << broken;
+    EXPECT_TRUE(live.Current()->AllowsMethod("token:a", "M")) << broken;
   }
 }
 
@@ -274,11 +319,11 @@ TEST(LivePolicyTest, MissingFileErrorsAndKeepsThePolicy) {
   const absl::Status status = live.Reload();
   EXPECT_FALSE(status.ok());
   EXPECT_NE(status.message().find(file.path()), absl::string_view::npos) << status;
-  EXPECT_TRUE(live.Current()->AllowsMethod("a", "M"));
+  EXPECT_TRUE(live.Current()->AllowsMethod("token:a", "M"));
 
   LivePolicy never(file.path() + ".absent");
   EXPECT_FALSE(never.Reload().ok());
-  EXPECT_FALSE(never.Current()->Knows("a"));
+  EXPECT_FALSE(never.Current()->Knows("token:a"));
 }
 
 TEST(LivePolicyTest, NoPathMeansEmptyPolicy) {
