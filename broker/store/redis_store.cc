@@ -299,7 +299,15 @@ void RedisStore::Run() {
       const short revents = fds[1].revents;
       // Errors and hang-ups reach hiredis through whichever handler it is
       // waiting on, which then reads the failure and frees the context.
-      if ((revents & (POLLIN | POLLHUP | POLLERR)) != 0 && reading_) {
+      if ((revents & POLLIN) != 0 && in_flight_.empty()) {
+        // Redis only speaks when asked. hiredis 0.14 aborts the process on an
+        // unasked reply, so whatever sent one (or closed the connection) is
+        // dropped without handing hiredis the bytes. An extra reply glued to
+        // an awaited one still reaches hiredis: only whoever can already
+        // delete every record (the server, or a man in the middle) can send
+        // one, and it costs a restart.
+        Drop(Unavailable("the broker's state store sent something unasked"));
+      } else if ((revents & (POLLIN | POLLHUP | POLLERR)) != 0 && reading_) {
         redisAsyncHandleRead(context_);
       }
       if (context_ != nullptr && (revents & (POLLOUT | POLLHUP | POLLERR)) != 0 && writing_) {

@@ -49,18 +49,23 @@ class RedisServer {
   // password goes in a config file (and a password file for the store), never
   // on a command line.
   static absl::StatusOr<std::unique_ptr<RedisServer>> Start(
-      std::optional<std::string> password = std::nullopt) {
+      const std::optional<std::string>& password = std::nullopt) {
     std::optional<std::string> binary = FindBinary();
     if (!binary) return absl::NotFoundError("redis-server is not installed");
-    char dir_template[] = "/tmp/credbroker-redis-XXXXXX";
-    if (mkdtemp(dir_template) == nullptr) return absl::InternalError("mkdtemp failed");
-    absl::StatusOr<int> port = FreePort();
-    if (!port.ok()) return port.status();
-    std::unique_ptr<RedisServer> server(
-        new RedisServer(*binary, dir_template, *port, std::move(password)));
-    if (absl::Status s = server->WriteConfig(); !s.ok()) return s;
-    if (absl::Status s = server->Restart(); !s.ok()) return s;
-    return server;
+    // Another process may take the free port before redis-server binds it
+    // (tests run in parallel): try a few.
+    absl::Status last = absl::InternalError("redis-server did not start");
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      char dir_template[] = "/tmp/credbroker-redis-XXXXXX";
+      if (mkdtemp(dir_template) == nullptr) return absl::InternalError("mkdtemp failed");
+      absl::StatusOr<int> port = FreePort();
+      if (!port.ok()) return port.status();
+      std::unique_ptr<RedisServer> server(new RedisServer(*binary, dir_template, *port, password));
+      if (absl::Status s = server->WriteConfig(); !s.ok()) return s;
+      last = server->Restart();
+      if (last.ok()) return server;
+    }
+    return last;
   }
 
   ~RedisServer() {
@@ -100,12 +105,12 @@ class RedisServer {
       int status = 0;
       if (waitpid(pid_, &status, WNOHANG) == pid_) {
         pid_ = -1;
-        return absl::InternalError(absl::StrCat("redis-server exited; see ", log));
+        return absl::InternalError(absl::StrCat("redis-server exited: ", LogTail()));
       }
       if (Answers()) return absl::OkStatus();
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
-    return absl::DeadlineExceededError(absl::StrCat("redis-server did not start; see ", log));
+    return absl::DeadlineExceededError(absl::StrCat("redis-server did not start: ", LogTail()));
   }
 
   // SIGKILL: the connection drops at once, as when a node dies.
@@ -176,6 +181,16 @@ class RedisServer {
       std::ofstream(password_file()) << *password_;
     }
     return config.good() ? absl::OkStatus() : absl::InternalError("cannot write redis.conf");
+  }
+
+  // The end of the server's log, so that a failure to start explains itself
+  // after the directory is gone.
+  std::string LogTail() const {
+    std::ifstream file(dir_ + "/redis.log");
+    std::stringstream text;
+    text << file.rdbuf();
+    const std::string all = text.str();
+    return all.size() > 600 ? all.substr(all.size() - 600) : all;
   }
 
   bool Answers() const {

@@ -5,7 +5,11 @@
 // free loopback port. No gRPC, so it also runs under TSan.
 #include "broker/store/redis_store.h"
 
+#include <arpa/inet.h>
 #include <hiredis/hiredis.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -15,6 +19,8 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -309,6 +315,76 @@ TEST_F(RedisStoreTest, HungRedisFailsCommandsAfterTheTimeoutThenServesAgain) {
   server_->Resume();
   ASSERT_TRUE(WaitConnected(*store));
   EXPECT_EQ(Get(*store, "k").value(), "v");
+}
+
+// Something on the Redis port that is not Redis: answers each read with the
+// next canned answer, and sends bytes unasked when the test says so.
+class ScriptedServer {
+ public:
+  explicit ScriptedServer(std::vector<std::string> answers) : answers_(std::move(answers)) {
+    listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    EXPECT_EQ(bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    EXPECT_EQ(listen(listen_fd_, 8), 0);
+    EXPECT_EQ(getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~ScriptedServer() {
+    // Wakes the blocked accept or read.
+    shutdown(listen_fd_, SHUT_RDWR);
+    const int client = client_fd_.load();
+    if (client >= 0) shutdown(client, SHUT_RDWR);
+    thread_.join();
+    if (client >= 0) close(client);
+    close(listen_fd_);
+  }
+  std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
+  void SendUnasked(const std::string& bytes) {
+    const int client = client_fd_.load();
+    ASSERT_GE(client, 0);
+    ASSERT_EQ(send(client, bytes.data(), bytes.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(bytes.size()));
+  }
+
+ private:
+  void Serve() {
+    const int client = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (client < 0) return;
+    client_fd_.store(client);
+    char buffer[4096];
+    for (const std::string& answer : answers_) {
+      if (read(client, buffer, sizeof(buffer)) <= 0) return;
+      if (send(client, answer.data(), answer.size(), MSG_NOSIGNAL) < 0) return;
+    }
+    while (read(client, buffer, sizeof(buffer)) > 0) {
+    }
+  }
+
+  const std::vector<std::string> answers_;
+  int listen_fd_ = -1;
+  int port_ = 0;
+  std::atomic<int> client_fd_{-1};
+  std::thread thread_;
+};
+
+TEST_F(RedisStoreTest, AnswersThatAreNotRedisAreStoreUnavailableNeverACrash) {
+  // PONG to the handshake, then an integer for a GET, then silence.
+  ScriptedServer impostor({"+PONG\r\n", ":42\r\n"});
+  RedisStoreSettings settings;
+  settings.address = impostor.address();
+  settings.command_timeout = kCommandTimeout;
+  std::unique_ptr<RedisStore> store = NewStore(settings);
+  ASSERT_TRUE(WaitConnected(*store));
+  ExpectStoreUnavailable(Get(*store, "k").status());
+  // hiredis 0.14 would abort on an unasked reply; the store drops the
+  // connection before hiredis sees it.
+  impostor.SendUnasked("+SURPRISE\r\n");
+  ASSERT_TRUE(WaitConnected(*store, false));
+  ExpectStoreUnavailable(Get(*store, "k").status());
 }
 
 TEST_F(RedisStoreTest, DestroyingTheStoreAnswersEveryPendingCall) {
