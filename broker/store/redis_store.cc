@@ -8,6 +8,8 @@
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -216,6 +218,9 @@ absl::StatusOr<std::unique_ptr<RedisStore>> RedisStore::Create(RedisStoreSetting
       settings.command_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("store.redis timeouts must be positive");
   }
+  if (settings.ping_interval <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("store.redis ping interval must be positive");
+  }
   if (settings.min_backoff <= absl::ZeroDuration() || settings.max_backoff < settings.min_backoff) {
     return absl::InvalidArgumentError("store.redis backoff must be positive and ordered");
   }
@@ -276,6 +281,14 @@ std::string RedisStore::NowMs() const { return std::to_string(absl::ToUnixMillis
 // --- The store's thread ---
 
 void RedisStore::Run() {
+  // hiredis writes with write(2), so a peer that has gone would raise SIGPIPE
+  // and end the process. Blocked on this thread (the only one that writes to
+  // the socket), the write fails with EPIPE instead.
+  sigset_t pipe;
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
+
   StartConnect(steady_clock::now());
   for (;;) {
     const SteadyTime before = steady_clock::now();
@@ -362,6 +375,12 @@ void RedisStore::Run() {
       waiting_.pop_front();
       command.done(Unavailable("the broker's state store did not answer in time"));
     }
+    if (context_ != nullptr && ready_ && in_flight_.empty() && now >= next_ping_) {
+      // A PING unanswered within the command timeout drops the connection.
+      Send(Command{{"PING"},
+                   [](const absl::StatusOr<RedisReply>&) {},
+                   now + ToChrono(settings_.command_timeout)});
+    }
     if (context_ == nullptr) {
       FailWaiting(Unavailable("the broker's state store is unreachable"));
       if (now >= retry_at_) StartConnect(now);
@@ -379,6 +398,7 @@ int RedisStore::PollTimeoutMs(SteadyTime now) const {
   } else if (!ready_) {
     consider(connect_deadline_);
   }
+  if (context_ != nullptr && ready_ && in_flight_.empty()) consider(next_ping_);
   if (!in_flight_.empty()) consider(in_flight_.front().deadline);
   if (!waiting_.empty()) consider(waiting_.front().deadline);
   if (!next) return -1;
@@ -401,6 +421,8 @@ void RedisStore::StartConnect(SteadyTime now) {
     OnConnectionGone();
     return;
   }
+  // Notices a peer that vanished without a word while nothing is in flight.
+  redisEnableKeepAlive(&context->c);
   context_ = context;
   context_->data = this;
   context_->ev.data = this;
@@ -459,6 +481,7 @@ void RedisStore::Send(Command command) {
     argv.push_back(arg.data());
     lengths.push_back(arg.size());
   }
+  next_ping_ = steady_clock::now() + ToChrono(settings_.ping_interval);
   in_flight_.push_back(std::move(command));
   Command* const sent = &in_flight_.back();
   if (redisAsyncCommandArgv(context_, &RedisStore::OnReply, sent, static_cast<int>(argv.size()),

@@ -57,6 +57,9 @@ struct RedisStoreSettings {
   absl::Duration connect_timeout = absl::Milliseconds(1000);
   // From the call to the store until its answer.
   absl::Duration command_timeout = absl::Milliseconds(500);
+  // An idle connection is checked with a PING this often, so that connected()
+  // turns false for readiness probes even when no call is being made.
+  absl::Duration ping_interval = absl::Seconds(1);
   // Delay before the first reconnect attempt, doubling up to max_backoff.
   absl::Duration min_backoff = absl::Milliseconds(50);
   absl::Duration max_backoff = absl::Seconds(2);
@@ -165,6 +168,8 @@ class RedisStore final : public StateStore {
   bool ready_ = false;
   SteadyTime connect_deadline_;
   SteadyTime retry_at_;
+  // When an idle, ready connection is next checked.
+  SteadyTime next_ping_;
   std::chrono::milliseconds backoff_;
   // Set from inside a hiredis callback, acted on once hiredis has returned.
   std::optional<absl::Status> drop_requested_;

@@ -105,8 +105,8 @@ class RedisStoreTest : public ::testing::Test {
     if (!RedisServer::FindBinary()) GTEST_SKIP() << "redis-server is not installed";
   }
 
-  void StartServer(std::optional<std::string> password = std::nullopt) {
-    absl::StatusOr<std::unique_ptr<RedisServer>> server = RedisServer::Start(std::move(password));
+  void StartServer(const std::optional<std::string>& password = std::nullopt) {
+    absl::StatusOr<std::unique_ptr<RedisServer>> server = RedisServer::Start(password);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
   }
@@ -194,6 +194,10 @@ TEST_F(RedisStoreTest, RejectsMalformedSettings) {
   EXPECT_EQ(RedisStore::Create(settings, clock_).status().code(),
             absl::StatusCode::kInvalidArgument);
   settings.database = 0;
+  settings.ping_interval = absl::ZeroDuration();
+  EXPECT_EQ(RedisStore::Create(settings, clock_).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  settings.ping_interval = absl::Seconds(1);
   settings.address = "[::1]:6379";
   EXPECT_TRUE(RedisStore::Create(settings, clock_).ok());
 }
@@ -377,6 +381,7 @@ TEST_F(RedisStoreTest, AnswersThatAreNotRedisAreStoreUnavailableNeverACrash) {
   RedisStoreSettings settings;
   settings.address = impostor.address();
   settings.command_timeout = kCommandTimeout;
+  settings.ping_interval = absl::Seconds(60);  // no PING to take the canned answers
   std::unique_ptr<RedisStore> store = NewStore(settings);
   ASSERT_TRUE(WaitConnected(*store));
   ExpectStoreUnavailable(Get(*store, "k").status());
@@ -385,6 +390,19 @@ TEST_F(RedisStoreTest, AnswersThatAreNotRedisAreStoreUnavailableNeverACrash) {
   impostor.SendUnasked("+SURPRISE\r\n");
   ASSERT_TRUE(WaitConnected(*store, false));
   ExpectStoreUnavailable(Get(*store, "k").status());
+}
+
+TEST_F(RedisStoreTest, AnIdleStoreNoticesAHungRedisAndItsReturn) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  RedisStoreSettings settings = Settings();
+  settings.ping_interval = absl::Milliseconds(100);
+  std::unique_ptr<RedisStore> store = NewStore(settings);
+  ASSERT_TRUE(WaitConnected(*store));
+  // No call is made: readiness alone follows Redis.
+  server_->Pause();
+  EXPECT_TRUE(WaitConnected(*store, false));
+  server_->Resume();
+  EXPECT_TRUE(WaitConnected(*store));
 }
 
 TEST_F(RedisStoreTest, DestroyingTheStoreAnswersEveryPendingCall) {
