@@ -15,6 +15,7 @@ PACKAGES=(
   golang-go golang-google-grpc-dev golang-google-protobuf-dev golang-github-golang-protobuf-1-5-dev
   protoc-gen-go protoc-gen-go-grpc chromium
   clang libclang-rt-14-dev
+  redis-server libhiredis-dev
 )
 
 missing=()
