@@ -50,11 +50,6 @@ void Refuse(grpc::ServerUnaryReactor* reactor, const AuditEvent& event, const ab
   reactor->Finish(ToGrpcStatus(status));
 }
 
-absl::Status NotImplemented(absl::string_view what) {
-  return BrokerError(Reason::kNotImplemented,
-                     std::string(what) + " is not available in this version of the broker");
-}
-
 const v1::ClientInfo* ClientOf(bool has_client, const v1::ClientInfo& client) {
   return has_client ? &client : nullptr;
 }
@@ -63,11 +58,12 @@ const v1::ClientInfo* ClientOf(bool has_client, const v1::ClientInfo& client) {
 
 BrokerService::BrokerService(const CallerAuthorizer& authorizer, CallerInFlight& in_flight,
                              LoginFlow& login, CallerSessions& caller_sessions,
-                             ScriptSessions& scripts, Logger& logger)
+                             HeldSessions& held_sessions, ScriptSessions& scripts, Logger& logger)
     : authorizer_(authorizer),
       in_flight_(in_flight),
       login_(login),
       caller_sessions_(caller_sessions),
+      held_sessions_(held_sessions),
       scripts_(scripts),
       logger_(logger) {}
 
@@ -106,9 +102,6 @@ grpc::ServerUnaryReactor* BrokerService::BeginLogin(grpc::CallbackServerContext*
               "begin_login");
     if (!call) return;
     absl::Status valid = ValidateBeginLogin(*request);
-    if (valid.ok() && request->custody() == v1::TOKEN_CUSTODY_BROKER) {
-      valid = NotImplemented("broker custody (TOKEN_CUSTODY_BROKER)");
-    }
     if (!valid.ok()) {
       AuditEvent event = Step("begin_login", request->site(), *call);
       event.username = ClipForAudit(request->username());
@@ -156,17 +149,18 @@ grpc::ServerUnaryReactor* BrokerService::RefreshSession(grpc::CallbackServerCont
         Admit(context, reactor, nullptr, "RefreshSession", "refresh_session");
     if (!call) return;
     absl::Status valid = ValidateRefreshSession(*request);
-    if (valid.ok() && request->has_session_id()) {
-      valid = NotImplemented("broker custody (session_id)");
-    }
     if (!valid.ok()) {
       return Refuse(reactor, Step("refresh_session", request->site(), *call), valid, logger_);
     }
+    auto answer = [reactor, response](absl::StatusOr<SessionInfo> session) {
+      if (session.ok()) ToProto(*session, response);
+      reactor->Finish(ToGrpcStatus(session.status()));
+    };
+    if (request->has_session_id()) {
+      return held_sessions_.Refresh(request->session_id(), *std::move(call), std::move(answer));
+    }
     caller_sessions_.Refresh(request->site(), request->refresh_token(), *std::move(call),
-                             [reactor, response](absl::StatusOr<SessionInfo> session) {
-                               if (session.ok()) ToProto(*session, response);
-                               reactor->Finish(ToGrpcStatus(session.status()));
-                             });
+                             std::move(answer));
   });
 }
 
@@ -194,14 +188,21 @@ grpc::ServerUnaryReactor* BrokerService::IssueScriptSession(
 
 grpc::ServerUnaryReactor* BrokerService::GetAccessToken(grpc::CallbackServerContext* context,
                                                         const v1::GetAccessTokenRequest* request,
-                                                        v1::AccessToken* /*response*/) {
+                                                        v1::AccessToken* response) {
   return Serve(context, logger_, "GetAccessToken", [&](UnaryCall* reactor) {
     std::optional<CallContext> call =
         Admit(context, reactor, nullptr, "GetAccessToken", "get_access_token");
     if (!call) return;
-    absl::Status valid = ValidateGetAccessToken(*request);
-    if (valid.ok()) valid = NotImplemented("GetAccessToken (broker custody)");
-    reactor->Finish(ToGrpcStatus(valid));
+    if (absl::Status valid = ValidateGetAccessToken(*request); !valid.ok()) {
+      return Refuse(reactor, Step("get_access_token", "", *call), valid, logger_);
+    }
+    const absl::Duration min_validity = absl::Seconds(request->min_validity().seconds()) +
+                                        absl::Nanoseconds(request->min_validity().nanos());
+    held_sessions_.GetAccessToken(request->session_id(), min_validity, *std::move(call),
+                                  [reactor, response](absl::StatusOr<SessionInfo> session) {
+                                    if (session.ok()) ToProto(*session, response);
+                                    reactor->Finish(ToGrpcStatus(session.status()));
+                                  });
   });
 }
 
@@ -213,11 +214,13 @@ grpc::ServerUnaryReactor* BrokerService::RevokeSession(grpc::CallbackServerConte
         Admit(context, reactor, nullptr, "RevokeSession", "revoke_session");
     if (!call) return;
     absl::Status valid = ValidateRevokeSession(*request);
-    if (valid.ok() && request->has_session_id()) {
-      valid = NotImplemented("broker custody (session_id)");
-    }
     if (!valid.ok()) {
       return Refuse(reactor, Step("revoke_session", request->site(), *call), valid, logger_);
+    }
+    if (request->has_session_id()) {
+      return held_sessions_.Revoke(
+          request->session_id(), *std::move(call),
+          [reactor](absl::Status revoked) { reactor->Finish(ToGrpcStatus(revoked)); });
     }
     caller_sessions_.Revoke(
         request->site(), request->refresh_token(), *std::move(call),

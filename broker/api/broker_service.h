@@ -13,6 +13,7 @@
 #include "broker/login/login_flow.h"
 #include "broker/scripts/script_sessions.h"
 #include "broker/sessions/caller_sessions.h"
+#include "broker/sessions/held_sessions.h"
 #include "broker/telemetry/logger.h"
 #include "credbroker/v1/broker.grpc.pb.h"
 
@@ -21,7 +22,8 @@ namespace credbroker {
 class BrokerService final : public v1::CredentialBroker::CallbackService {
  public:
   BrokerService(const CallerAuthorizer& authorizer, CallerInFlight& in_flight, LoginFlow& login,
-                CallerSessions& caller_sessions, ScriptSessions& scripts, Logger& logger);
+                CallerSessions& caller_sessions, HeldSessions& held_sessions,
+                ScriptSessions& scripts, Logger& logger);
 
   grpc::ServerUnaryReactor* BeginLogin(grpc::CallbackServerContext* context,
                                        const v1::BeginLoginRequest* request,
@@ -54,6 +56,7 @@ class BrokerService final : public v1::CredentialBroker::CallbackService {
   CallerInFlight& in_flight_;
   LoginFlow& login_;
   CallerSessions& caller_sessions_;
+  HeldSessions& held_sessions_;
   ScriptSessions& scripts_;
   Logger& logger_;
 };

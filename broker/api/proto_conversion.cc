@@ -18,6 +18,13 @@ void ToProto(const SessionInfo& session, v1::Session* out) {
   out->mutable_principal()->set_script_name(session.principal.script_name);
   out->mutable_principal()->set_sudo_as_login(session.principal.sudo_as_login);
   out->set_site(session.site);
+  out->set_session_id(session.session_id);
+}
+
+void ToProto(const SessionInfo& session, v1::AccessToken* out) {
+  out->set_access_token(session.access_token);
+  out->set_token_type(session.token_type);
+  ToTimestamp(session.expire_time, out->mutable_expire_time());
 }
 
 void ToProto(const LoginOutcome& outcome, v1::LoginResult* out) {

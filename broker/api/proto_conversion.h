@@ -9,6 +9,7 @@ namespace credbroker {
 
 void ToTimestamp(absl::Time time, google::protobuf::Timestamp* out);
 void ToProto(const SessionInfo& session, v1::Session* out);
+void ToProto(const SessionInfo& session, v1::AccessToken* out);
 void ToProto(const LoginOutcome& outcome, v1::LoginResult* out);
 
 }  // namespace credbroker

@@ -18,4 +18,10 @@ class SystemClock final : public Clock {
   absl::Time Now() const override { return absl::Now(); }
 };
 
+// The one system clock, for parts built before their owner exists.
+inline const Clock& RealClock() {
+  static const SystemClock clock;
+  return clock;
+}
+
 }  // namespace credbroker

@@ -20,6 +20,8 @@ struct SessionInfo {
   absl::Time expire_time;
   // Only for a person's login with caller custody.
   std::string refresh_token;
+  // Only with broker custody.
+  std::string session_id;
   Principal principal;
   std::string site;
 };

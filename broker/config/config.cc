@@ -219,8 +219,33 @@ absl::Status ReadServer(const YAML::Node& server, Config* config) {
   return ReadSeconds(server, "shutdown_grace_seconds", "server.", 0, 3600, &config->shutdown_grace);
 }
 
+absl::Status ReadRedis(const YAML::Node& redis, RedisConfig* out) {
+  RETURN_IF_ERROR(CheckKnownKeys(redis, "store.redis",
+                                 {"address", "password_file", "database", "key_prefix",
+                                  "connect_timeout_ms", "command_timeout_ms"}));
+  RETURN_IF_ERROR(ReadString(redis, "address", "store.redis.", &out->address));
+  RETURN_IF_ERROR(ReadString(redis, "password_file", "store.redis.", &out->password_file));
+  RETURN_IF_ERROR(ReadInt(redis, "database", "store.redis.", 0, 15, &out->database));
+  RETURN_IF_ERROR(ReadString(redis, "key_prefix", "store.redis.", &out->key_prefix));
+  RETURN_IF_ERROR(
+      ReadMillis(redis, "connect_timeout_ms", "store.redis.", 10, 60000, &out->connect_timeout));
+  RETURN_IF_ERROR(
+      ReadMillis(redis, "command_timeout_ms", "store.redis.", 10, 60000, &out->command_timeout));
+  if (out->address.empty()) return KeyError("store.redis.address", "is required (HOST:PORT)");
+  std::string host;
+  int port = 0;
+  if (absl::Status s = SplitHostPort(out->address, &host, &port); !s.ok() || port == 0) {
+    return KeyError("store.redis.address", "must be HOST:PORT");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ReadStore(const YAML::Node& store, Config* config) {
-  RETURN_IF_ERROR(CheckKnownKeys(store, "store", {"memory"}));
+  RETURN_IF_ERROR(CheckKnownKeys(store, "store", {"memory", "redis"}));
+  if (store["memory"] && store["redis"]) {
+    return KeyError("store", "name one store: memory or redis, not both");
+  }
+  if (const YAML::Node redis = store["redis"]) RETURN_IF_ERROR(ReadRedis(redis, &config->redis));
   if (const YAML::Node memory = store["memory"]) {
     RETURN_IF_ERROR(CheckKnownKeys(memory, "store.memory", {"max_entries"}));
     RETURN_IF_ERROR(ReadInt(memory, "max_entries", "store.memory.", 100, 100'000'000,
@@ -237,11 +262,12 @@ absl::Status ApplyLogLevel(absl::string_view name, absl::string_view key, Config
 }
 
 absl::Status ParseTopLevel(const YAML::Node& root, Config* config) {
-  RETURN_IF_ERROR(CheckKnownKeys(
-      root, "",
-      {"listen", "default_site", "sites", "tls", "challenge", "failure_budget", "script_tokens",
-       "seal_key_file", "seal_accepted_key_files", "log_level", "max_request_bytes",
-       "health_listen", "callers", "keyring_dir", "policy_file", "server", "store", "reflection"}));
+  RETURN_IF_ERROR(
+      CheckKnownKeys(root, "",
+                     {"listen", "default_site", "sites", "tls", "challenge", "failure_budget",
+                      "script_tokens", "seal_key_file", "seal_accepted_key_files", "log_level",
+                      "max_request_bytes", "health_listen", "callers", "keyring_dir", "policy_file",
+                      "server", "store", "reflection", "sessions"}));
   RETURN_IF_ERROR(ReadString(root, "listen", "", &config->listen));
   RETURN_IF_ERROR(ReadString(root, "default_site", "", &config->default_site));
   RETURN_IF_ERROR(ReadString(root, "health_listen", "", &config->health_listen));
@@ -262,6 +288,14 @@ absl::Status ParseTopLevel(const YAML::Node& root, Config* config) {
     }
   }
   if (const YAML::Node server = root["server"]) RETURN_IF_ERROR(ReadServer(server, config));
+  if (const YAML::Node sessions = root["sessions"]) {
+    RETURN_IF_ERROR(
+        CheckKnownKeys(sessions, "sessions", {"idle_timeout_seconds", "max_lifetime_seconds"}));
+    RETURN_IF_ERROR(ReadSeconds(sessions, "idle_timeout_seconds", "sessions.", 60, 90 * 86400,
+                                &config->session_idle_timeout));
+    RETURN_IF_ERROR(ReadSeconds(sessions, "max_lifetime_seconds", "sessions.", 60, 365 * 86400,
+                                &config->session_max_lifetime));
+  }
   if (const YAML::Node store = root["store"]) RETURN_IF_ERROR(ReadStore(store, config));
   RETURN_IF_ERROR(ReadInt(root, "max_request_bytes", "", 64 * 1024, 16 * 1024 * 1024,
                           &config->max_request_bytes));
@@ -429,6 +463,15 @@ absl::Status CheckConfig(const Config& config) {
     if (absl::Status s = SplitHostPort(config.health_listen, &host, &port); !s.ok()) {
       return KeyError("health_listen", s.message());
     }
+  }
+  if (config.redis.enabled() && config.seal_key_file.empty()) {
+    return KeyError("store.redis",
+                    "needs seal_key_file: every replica must open every record the others "
+                    "sealed, so they must share the sealing key");
+  }
+  if (!config.redis.password_file.empty() && !std::ifstream(config.redis.password_file).good()) {
+    return KeyError("store.redis.password_file",
+                    absl::StrCat("cannot read '", config.redis.password_file, "'"));
   }
   if (config.sites.empty()) return KeyError("sites", "is required: list at least one {name, url}");
   if (config.default_site.empty()) return KeyError("default_site", "is required");

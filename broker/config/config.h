@@ -21,6 +21,16 @@ struct ListenerTls {
   bool enabled() const { return !cert_file.empty(); }
 };
 
+struct RedisConfig {
+  std::string address;  // host:port; empty: no Redis
+  std::string password_file;
+  int database = 0;
+  std::string key_prefix = "credbroker:";
+  absl::Duration connect_timeout = absl::Milliseconds(1000);
+  absl::Duration command_timeout = absl::Milliseconds(500);
+  bool enabled() const { return !address.empty(); }
+};
+
 struct Config {
   std::string listen;
   // Optional plaintext listener serving only grpc.health.v1, for probes
@@ -49,6 +59,12 @@ struct Config {
   absl::Duration shutdown_grace = absl::Seconds(20);
   // Keys the memory store holds at most.
   int memory_store_max_entries = 1'000'000;
+  // Held sessions (broker custody): gone after this long without a refresh,
+  // and this long after the login whatever happens.
+  absl::Duration session_idle_timeout = absl::Hours(24);
+  absl::Duration session_max_lifetime = absl::Hours(24 * 14);
+  // The shared store for replicas; absent (empty address): the memory store.
+  RedisConfig redis;
   absl::Duration script_token_min_validity = absl::Seconds(60);
   // Share of a script token's lifetime after which it is renewed.
   double script_token_renew_after = 0.8;

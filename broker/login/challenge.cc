@@ -1,6 +1,4 @@
-// The plaintext is a version byte then fields as 4-byte big-endian length and
-// bytes, numbers as decimal text: a format whose every copy of the password
-// the broker owns and wipes (a JSON library would leave copies behind).
+// The plaintext is a version byte then the fields (common/field_codec.h).
 #include "broker/login/challenge.h"
 
 #include <openssl/crypto.h>
@@ -8,8 +6,8 @@
 #include <cstdint>
 
 #include "absl/status/status.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "broker/common/field_codec.h"
 #include "broker/common/hex.h"
 #include "broker/common/random.h"
 #include "broker/crypto/digest.h"
@@ -18,32 +16,8 @@ namespace credbroker {
 namespace {
 
 constexpr char kFormat = '\x02';
-constexpr std::size_t kMaxField = 4096;
 
 void Wipe(std::string& s) { OPENSSL_cleanse(s.data(), s.size()); }
-
-void PutField(std::string& out, absl::string_view value) {
-  const uint32_t n = static_cast<uint32_t>(value.size());
-  const char length[4] = {static_cast<char>(n >> 24), static_cast<char>(n >> 16),
-                          static_cast<char>(n >> 8), static_cast<char>(n)};
-  out.append(length, 4);
-  out.append(value.data(), value.size());
-}
-
-bool TakeField(absl::string_view& in, absl::string_view* value) {
-  if (in.size() < 4) return false;
-  const auto byte = [&](int i) { return static_cast<uint32_t>(static_cast<unsigned char>(in[i])); };
-  const uint32_t n = byte(0) << 24 | byte(1) << 16 | byte(2) << 8 | byte(3);
-  if (n > kMaxField || in.size() - 4 < n) return false;
-  *value = in.substr(4, n);
-  in.remove_prefix(4 + n);
-  return true;
-}
-
-bool TakeInt(absl::string_view& in, int64_t min, int64_t max, int64_t* value) {
-  absl::string_view text;
-  return TakeField(in, &text) && absl::SimpleAtoi(text, value) && *value >= min && *value <= max;
-}
 
 std::string AssociatedData(absl::string_view id) {
   return absl::StrCat("credbroker challenge record\n", ChallengeKey(id));
@@ -73,9 +47,9 @@ std::string SerializeChallenge(const ChallengeRecord& record) {
   PutField(out, record.username);
   PutField(out, record.password);
   PutField(out, record.caller);
-  PutField(out, std::to_string(record.custody));
-  PutField(out, std::to_string(record.attempts_left));
-  PutField(out, std::to_string(absl::ToUnixMillis(record.expire_time)));
+  PutIntField(out, record.custody);
+  PutIntField(out, record.attempts_left);
+  PutIntField(out, absl::ToUnixMillis(record.expire_time));
   PutField(out, record.client_address);
   return out;
 }
@@ -88,9 +62,9 @@ absl::StatusOr<ChallengeRecord> ParseChallenge(absl::string_view data) {
   absl::string_view site, username, password, caller, client_address;
   int64_t custody = 0, attempts = 0, expire_ms = 0;
   if (!TakeField(data, &site) || !TakeField(data, &username) || !TakeField(data, &password) ||
-      !TakeField(data, &caller) || !TakeInt(data, 0, 2, &custody) ||
-      !TakeInt(data, 0, 100, &attempts) ||
-      !TakeInt(data, INT64_MIN / 1000 + 1, INT64_MAX / 1000 - 1, &expire_ms) ||
+      !TakeField(data, &caller) || !TakeIntField(data, 0, 2, &custody) ||
+      !TakeIntField(data, 0, 100, &attempts) ||
+      !TakeIntField(data, INT64_MIN / 1000 + 1, INT64_MAX / 1000 - 1, &expire_ms) ||
       !TakeField(data, &client_address) || !data.empty()) {
     return bad();
   }

@@ -17,6 +17,9 @@ namespace {
 
 void Wipe(std::string& s) { OPENSSL_cleanse(s.data(), s.size()); }
 
+// credbroker.v1.TokenCustody's TOKEN_CUSTODY_BROKER.
+constexpr int kBrokerCustody = 2;
+
 absl::Status ChallengeNotFound() {
   return BrokerError(Reason::kChallengeNotFound,
                      "this login challenge is unknown, expired, used up or already completed; "
@@ -61,14 +64,15 @@ struct LoginFlow::SubmitState {
 
 LoginFlow::LoginFlow(LoginSettings settings, SiteClient& sites, StateStore& store,
                      FailureBudget& budget, const Sealer& sealer, const Clock& clock,
-                     Logger& logger)
+                     Logger& logger, HeldSessions* held)
     : settings_(std::move(settings)),
       sites_(sites),
       store_(store),
       budget_(budget),
       sealer_(sealer),
       clock_(clock),
-      logger_(logger) {}
+      logger_(logger),
+      held_(held) {}
 
 LoginOutcome LoginFlow::SessionOutcome(const TokenGrant& grant, const std::string& site,
                                        const std::string& username) const {
@@ -81,6 +85,22 @@ LoginOutcome LoginFlow::SessionOutcome(const TokenGrant& grant, const std::strin
   outcome.session.principal.user_login = username;
   outcome.session.site = site;
   return outcome;
+}
+
+void LoginFlow::Deliver(LoginOutcome outcome, int custody, const CallContext& call,
+                        std::function<void(absl::StatusOr<LoginOutcome>)> then) {
+  if (custody != kBrokerCustody) return then(std::move(outcome));
+  if (held_ == nullptr) {
+    return then(BrokerError(Reason::kNotImplemented, "broker custody is not available here"));
+  }
+  held_->Keep(std::move(outcome.session), call,
+              [then = std::move(then)](absl::StatusOr<SessionInfo> kept) {
+                if (!kept.ok()) return then(kept.status());
+                LoginOutcome held;
+                held.has_session = true;
+                held.session = *std::move(kept);
+                then(std::move(held));
+              });
 }
 
 // ---- BeginLogin ----
@@ -139,8 +159,13 @@ void LoginFlow::OnBeginAnswer(std::shared_ptr<BeginState> state, absl::StatusOr<
     logger_.Log(LogLevel::kWarn, "failure_budget_unsettled",
                 {{"request_id", state->call.request_id}});
   }
-  if (grant.ok())
-    return FinishBegin(state, SessionOutcome(*grant, state->site, state->params.username));
+  if (grant.ok()) {
+    return Deliver(SessionOutcome(*grant, state->site, state->params.username),
+                   state->params.custody, state->call,
+                   [this, state](absl::StatusOr<LoginOutcome> outcome) {
+                     FinishBegin(state, std::move(outcome));
+                   });
+  }
   const absl::Status error = grant.status();
   if (HasReason(error, Reason::kSecondFactorRequired)) return CreateChallenge(std::move(state));
   // With the code given up front there is no challenge; attempts_left then
@@ -280,7 +305,10 @@ void LoginFlow::OnSubmitAnswer(std::shared_ptr<SubmitState> state, absl::StatusO
         logger_.Log(LogLevel::kWarn, "challenge_delete_failed",
                     {{"request_id", state->call.request_id}});
       }
-      FinishSubmit(state, outcome);
+      Deliver(outcome, state->record.custody, state->call,
+              [this, state](absl::StatusOr<LoginOutcome> delivered) {
+                FinishSubmit(state, std::move(delivered));
+              });
     });
     return;
   }

@@ -14,6 +14,7 @@
 #include "broker/crypto/sealer.h"
 #include "broker/limits/failure_budget.h"
 #include "broker/login/challenge.h"
+#include "broker/sessions/held_sessions.h"
 #include "broker/store/state_store.h"
 #include "broker/telemetry/logger.h"
 #include "broker/upstream/site_client.h"
@@ -50,8 +51,10 @@ class LoginFlow {
  public:
   using Callback = std::function<void(absl::StatusOr<LoginOutcome>)>;
 
+  // `held` keeps the sessions of logins that ask for broker custody; without
+  // it such logins are refused.
   LoginFlow(LoginSettings settings, SiteClient& sites, StateStore& store, FailureBudget& budget,
-            const Sealer& sealer, const Clock& clock, Logger& logger);
+            const Sealer& sealer, const Clock& clock, Logger& logger, HeldSessions* held = nullptr);
 
   // Inputs are already validated by the API layer.
   void BeginLogin(BeginLoginParams params, CallContext call, Callback done);
@@ -88,6 +91,10 @@ class LoginFlow {
 
   LoginOutcome SessionOutcome(const TokenGrant& grant, const std::string& site,
                               const std::string& username) const;
+  // The session as the custody asked: the tokens themselves, or (broker
+  // custody) a held session's id and access token.
+  void Deliver(LoginOutcome outcome, int custody, const CallContext& call,
+               std::function<void(absl::StatusOr<LoginOutcome>)> then);
 
   const LoginSettings settings_;
   SiteClient& sites_;
@@ -96,6 +103,7 @@ class LoginFlow {
   const Sealer& sealer_;
   const Clock& clock_;
   Logger& logger_;
+  HeldSessions* held_;
 };
 
 }  // namespace credbroker

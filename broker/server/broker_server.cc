@@ -65,6 +65,39 @@ absl::StatusOr<Sealer> MakeSealer(const Config& config, Logger& logger) {
   return Sealer::Create(*std::move(active), std::move(accepted));
 }
 
+// The memory store, or Redis (which connects in the background: a Redis
+// that is down at start only makes calls answer STORE_UNAVAILABLE).
+absl::StatusOr<std::unique_ptr<StateStore>> MakeStore(const Config& config, Logger& logger) {
+  if (!config.redis.enabled()) {
+    return std::make_unique<MemoryStore>(RealClock(),
+                                         static_cast<std::size_t>(config.memory_store_max_entries));
+  }
+  RedisStoreSettings settings;
+  settings.address = config.redis.address;
+  settings.database = config.redis.database;
+  settings.key_prefix = config.redis.key_prefix;
+  settings.connect_timeout = config.redis.connect_timeout;
+  settings.command_timeout = config.redis.command_timeout;
+  if (!config.redis.password_file.empty()) {
+    std::optional<std::string> password = ReadFileContents(config.redis.password_file);
+    if (!password) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("config key 'store.redis.password_file': cannot read '",
+                       config.redis.password_file, "'"));
+    }
+    settings.password = std::string(absl::StripTrailingAsciiWhitespace(*password));
+    Wipe(*password);
+  }
+  absl::StatusOr<std::unique_ptr<RedisStore>> store =
+      RedisStore::Create(std::move(settings), RealClock());
+  if (!store.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("config key 'store.redis': ", store.status().message()));
+  }
+  logger.Log(LogLevel::kInfo, "store", {{"kind", "redis"}, {"address", config.redis.address}});
+  return std::unique_ptr<StateStore>(*std::move(store));
+}
+
 // Limits that keep one client from holding the server: streams per
 // connection, pings, idle and old connections (docs/security.md).
 void ApplyServerLimits(const Config& config, grpc::ServerBuilder& builder) {
@@ -86,6 +119,15 @@ absl::Duration LongestSiteCall(const Config& config) {
   absl::Duration longest = absl::ZeroDuration();
   for (const SiteEndpoint& site : config.sites) longest = std::max(longest, site.request_timeout);
   return longest;
+}
+
+HeldSessionSettings MakeHeldSessionSettings(const Config& config) {
+  HeldSessionSettings settings;
+  settings.idle_timeout = config.session_idle_timeout;
+  settings.max_lifetime = config.session_max_lifetime;
+  // Longer than any site call, so a refresh always ends inside its lease.
+  settings.lease_ttl = LongestSiteCall(config) + absl::Seconds(30);
+  return settings;
 }
 
 LoginSettings MakeLoginSettings(const Config& config) {
@@ -118,19 +160,23 @@ std::shared_ptr<grpc::ServerCredentials> ListenerCredentials(const Config& confi
 
 }  // namespace
 
-BrokerServer::BrokerServer(const Config& config, Logger& logger, Sealer sealer)
+BrokerServer::BrokerServer(const Config& config, Logger& logger, Sealer sealer,
+                           std::unique_ptr<StateStore> store)
     : config_(config),
       logger_(logger),
       sealer_(std::move(sealer)),
       sites_(config.sites, loop_, clock_, logger),
-      store_(clock_, static_cast<std::size_t>(config.memory_store_max_entries)),
-      budget_(store_, clock_,
+      store_(std::move(store)),
+      budget_(*store_, clock_,
               FailureBudgetSettings{config.max_failures, config.failure_window,
                                     config.per_address_max_failures,
                                     config.per_address_failure_window}),
       in_flight_(config.caller_max_in_flight),
-      login_(MakeLoginSettings(config), sites_, store_, budget_, sealer_, clock_, logger),
+      login_(MakeLoginSettings(config), sites_, *store_, budget_, sealer_, clock_, logger,
+             &held_sessions_),
       caller_sessions_(config.default_site, sites_, clock_, logger),
+      held_sessions_(MakeHeldSessionSettings(config), sites_, *store_, sealer_, clock_, scheduler_,
+                     logger),
       policy_(config.policy_file),
       keyring_(config.keyring_dir.empty() ? nullptr
                                           : std::make_unique<Keyring>(config.keyring_dir)),
@@ -141,7 +187,8 @@ BrokerServer::BrokerServer(const Config& config, Logger& logger, Sealer sealer)
       scripts_(ScriptSessionSettings{config.default_site, config.callers.enabled()}, sites_,
                token_cache_, keyring_.get(), policy_, logger),
       authorizer_(config.callers, policy_),
-      service_(authorizer_, in_flight_, login_, caller_sessions_, scripts_, logger) {}
+      service_(authorizer_, in_flight_, login_, caller_sessions_, held_sessions_, scripts_,
+               logger) {}
 
 absl::Status BrokerServer::StartReloading() {
   if (!config_.policy_file.empty()) {
@@ -199,7 +246,10 @@ absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(const Config& 
              {{"active_key_id", sealer->active_key_id()},
               {"accepted_keys", config.seal_accepted_key_files.size()},
               {"locked_in_memory", sealer->keys_locked()}});
-  std::unique_ptr<BrokerServer> broker(new BrokerServer(config, logger, *std::move(sealer)));
+  absl::StatusOr<std::unique_ptr<StateStore>> store = MakeStore(config, logger);
+  if (!store.ok()) return store.status();
+  std::unique_ptr<BrokerServer> broker(
+      new BrokerServer(config, logger, *std::move(sealer), *std::move(store)));
   if (absl::Status reloading = broker->StartReloading(); !reloading.ok()) return reloading;
   if (config.allow_anonymous_remote_callers && !config.callers.enabled()) {
     logger.Log(LogLevel::kWarn, "anonymous_remote_callers",

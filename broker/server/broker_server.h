@@ -23,7 +23,9 @@
 #include "broker/scripts/script_sessions.h"
 #include "broker/scripts/token_cache.h"
 #include "broker/sessions/caller_sessions.h"
+#include "broker/sessions/held_sessions.h"
 #include "broker/store/memory_store.h"
+#include "broker/store/redis_store.h"
 #include "broker/telemetry/logger.h"
 #include "broker/upstream/curl_multi_loop.h"
 #include "broker/upstream/curl_site_client.h"
@@ -46,7 +48,8 @@ class BrokerServer {
   void Wait();
 
  private:
-  BrokerServer(const Config& config, Logger& logger, Sealer sealer);
+  BrokerServer(const Config& config, Logger& logger, Sealer sealer,
+               std::unique_ptr<StateStore> store);
   // Loads the keyring and the policy and starts watching them for changes.
   absl::Status StartReloading();
   void OnKeyringChanged();
@@ -58,11 +61,13 @@ class BrokerServer {
   Sealer sealer_;
   CurlMultiLoop loop_;
   CurlSiteClient sites_;
-  MemoryStore store_;
+  // Memory, or Redis when configured.
+  std::unique_ptr<StateStore> store_;
   FailureBudget budget_;
   CallerInFlight in_flight_;
   LoginFlow login_;
   CallerSessions caller_sessions_;
+  HeldSessions held_sessions_;
   LivePolicy policy_;
   std::unique_ptr<Keyring> keyring_;
   TokenCache token_cache_;

@@ -110,6 +110,26 @@ void MemoryStore::PutIfAbsent(const std::string& key, std::string value, absl::D
   done(std::move(stored));
 }
 
+void MemoryStore::PutIfHeld(const std::string& key, std::string value, absl::Duration ttl,
+                            const std::string& guard_key, const std::string& guard_value,
+                            ClaimCallback done) {
+  absl::StatusOr<bool> stored = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const absl::Time now = clock_.Now();
+    Entry* guard = FindLive(guard_key, now);
+    if (guard != nullptr && guard->value == guard_value) {
+      if (Entry* entry = FindOrCreate(key, now)) {
+        *entry = Entry{std::move(value), now + ttl, {}};
+        stored = true;
+      } else {
+        stored = StoreFull();
+      }
+    }
+  }
+  done(std::move(stored));
+}
+
 void MemoryStore::Delete(const std::string& key, DoneCallback done) {
   {
     std::lock_guard<std::mutex> lock(mu_);

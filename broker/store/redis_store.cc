@@ -97,6 +97,14 @@ end
 return 0
 )lua";
 
+constexpr char kPutIfHeld[] = R"lua(
+if redis.call('GET', KEYS[2]) == ARGV[3] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+)lua";
+
 const std::string& ReserveScript() {
   static const std::string* script = new std::string(absl::StrCat(kWindowFinish, kReserveBody));
   return *script;
@@ -592,6 +600,18 @@ void RedisStore::Delete(const std::string& key, DoneCallback done) {
     if (reply->type != RedisReply::Type::kInteger) return done(Unexpected());
     done(absl::OkStatus());
   });
+}
+
+void RedisStore::PutIfHeld(const std::string& key, std::string value, absl::Duration ttl,
+                           const std::string& guard_key, const std::string& guard_value,
+                           ClaimCallback done) {
+  Submit({"EVAL", kPutIfHeld, "2", Key(key), Key(guard_key), std::move(value), TtlMs(ttl),
+          guard_value},
+         [done = std::move(done)](absl::StatusOr<RedisReply> reply) {
+           if (!reply.ok()) return done(reply.status());
+           if (reply->type != RedisReply::Type::kInteger) return done(Unexpected());
+           done(reply->integer == 1);
+         });
 }
 
 void RedisStore::DeleteIfEquals(const std::string& key, const std::string& expected,

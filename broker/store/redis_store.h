@@ -96,6 +96,9 @@ class RedisStore final : public StateStore {
            DoneCallback done) override;
   void PutIfAbsent(const std::string& key, std::string value, absl::Duration ttl,
                    ClaimCallback done) override;
+  void PutIfHeld(const std::string& key, std::string value, absl::Duration ttl,
+                 const std::string& guard_key, const std::string& guard_value,
+                 ClaimCallback done) override;
   void Delete(const std::string& key, DoneCallback done) override;
   void DeleteIfEquals(const std::string& key, const std::string& expected,
                       DoneCallback done) override;

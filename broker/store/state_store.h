@@ -58,6 +58,13 @@ class StateStore {
   // lock: exactly one of many concurrent callers gets true.
   virtual void PutIfAbsent(const std::string& key, std::string value, absl::Duration ttl,
                            ClaimCallback done) = 0;
+  // Stores `value` under `key` for `ttl` only while `guard_key` still holds
+  // `guard_value`; answers whether it did. A fenced write: the holder of a
+  // lease that has expired (and may have been taken by another replica)
+  // cannot overwrite what the new holder wrote.
+  virtual void PutIfHeld(const std::string& key, std::string value, absl::Duration ttl,
+                         const std::string& guard_key, const std::string& guard_value,
+                         ClaimCallback done) = 0;
   // Removes `key`; absent keys are fine.
   virtual void Delete(const std::string& key, DoneCallback done) = 0;
   // Removes `key` only while it still holds `expected`: releases a lock only

@@ -242,23 +242,6 @@ TEST_F(LoginTest, InvalidInputNeverReachesTheSite) {
       << broker_->Logs();
 }
 
-TEST_F(LoginTest, BrokerCustodyIsNotImplementedYet) {
-  Start();
-  v1::BeginLoginRequest request;
-  request.set_username(fixtures::kAlice.login);
-  request.set_password(fixtures::kAlice.password);
-  request.set_custody(v1::TOKEN_CUSTODY_BROKER);
-  v1::LoginResult result;
-  EXPECT_BROKER_ERROR(stub_->BeginLogin(ContextWithDeadline().get(), request, &result),
-                      UNIMPLEMENTED, "NOT_IMPLEMENTED");
-  v1::GetAccessTokenRequest get;
-  get.set_session_id("some-session");
-  v1::AccessToken token;
-  EXPECT_BROKER_ERROR(stub_->GetAccessToken(ContextWithDeadline().get(), get, &token),
-                      UNIMPLEMENTED, "NOT_IMPLEMENTED");
-  EXPECT_EQ(site_->Requests("password"), 0);
-}
-
 TEST_F(LoginTest, OversizedMessagesAreRefusedByGrpc) {
   Start();
   v1::LoginResult result;

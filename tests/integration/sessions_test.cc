@@ -74,7 +74,7 @@ TEST_F(SessionsTest, RefreshNeedsAToken) {
                       INVALID_ARGUMENT, "INVALID_REQUEST");
   request.set_session_id("opaque");
   EXPECT_BROKER_ERROR(stub_->RefreshSession(ContextWithDeadline().get(), request, &session),
-                      UNIMPLEMENTED, "NOT_IMPLEMENTED");
+                      NOT_FOUND, "SESSION_NOT_FOUND");
   EXPECT_EQ(site_->Requests("refresh_token"), 0);
 }
 

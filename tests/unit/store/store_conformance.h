@@ -88,6 +88,13 @@ class StoreConformanceTest : public ::testing::Test {
     store().PutIfAbsent(key, value, ttl, answer.Callback());
     return answer.Wait();
   }
+  absl::StatusOr<bool> PutIfHeld(const std::string& key, const std::string& value,
+                                 const std::string& guard_key, const std::string& guard_value) {
+    Answer<absl::StatusOr<bool>> answer;
+    store().PutIfHeld(key, value, kLongTtl(), guard_key, guard_value, answer.Callback());
+    return answer.Wait();
+  }
+  static absl::Duration kLongTtl() { return absl::Seconds(60); }
   absl::Status Delete(const std::string& key) {
     Answer<absl::Status> answer;
     store().Delete(key, answer.Callback());
@@ -374,12 +381,27 @@ TYPED_TEST_P(StoreConformanceTest, ConcurrentReservationsNeverExceedTheLimit) {
   }
 }
 
+TYPED_TEST_P(StoreConformanceTest, PutIfHeldWritesOnlyForTheGuardsHolder) {
+  ASSERT_TRUE(this->PutIfAbsent("lease", "holder-1", kLong).value());
+  EXPECT_TRUE(this->PutIfHeld("record", "v1", "lease", "holder-1").value());
+  EXPECT_EQ(this->Get("record").value(), "v1");
+  // The lease passed to another holder: the first can no longer write.
+  ASSERT_TRUE(this->DeleteIfEquals("lease", "holder-1").ok());
+  ASSERT_TRUE(this->PutIfAbsent("lease", "holder-2", kLong).value());
+  EXPECT_FALSE(this->PutIfHeld("record", "stale", "lease", "holder-1").value());
+  EXPECT_EQ(this->Get("record").value(), "v1");
+  // No lease at all: nothing is written.
+  ASSERT_TRUE(this->Delete("lease").ok());
+  EXPECT_FALSE(this->PutIfHeld("record", "orphan", "lease", "holder-2").value());
+  EXPECT_EQ(this->Get("record").value(), "v1");
+}
+
 REGISTER_TYPED_TEST_SUITE_P(StoreConformanceTest, GetOfAbsentKeyIsNullopt, PutThenGet,
-                            ValuesAreBinarySafe, PutExpiresAfterTtl, PutReplacesTtl,
-                            PutIfAbsentTakesOnlyAnAbsentKey, PutIfAbsentSucceedsOnceExpired,
-                            DeleteOfAbsentKeyIsFine, DeleteIfEqualsReleasesOnlyTheHoldersLock,
-                            WindowAdmitsUpToItsLimit, WindowMembersExpireOneByOne,
-                            ReserveOfAMemberAlreadyThereRenewsIt,
+                            PutIfHeldWritesOnlyForTheGuardsHolder, ValuesAreBinarySafe,
+                            PutExpiresAfterTtl, PutReplacesTtl, PutIfAbsentTakesOnlyAnAbsentKey,
+                            PutIfAbsentSucceedsOnceExpired, DeleteOfAbsentKeyIsFine,
+                            DeleteIfEqualsReleasesOnlyTheHoldersLock, WindowAdmitsUpToItsLimit,
+                            WindowMembersExpireOneByOne, ReserveOfAMemberAlreadyThereRenewsIt,
                             ReplaceTurnsAPlaceIntoAnotherWhateverTheLimit, RemoveGivesAPlaceBack,
                             EvictionDropsTheMemberThatExpiresFirst, CallbacksMayUseTheStoreAgain,
                             PutIfAbsentHasExactlyOneWinnerUnderConcurrency,
