@@ -138,13 +138,15 @@ def connect(address: str, *, ca_file: Optional[str] = None, client_cert: Optiona
         opts.append(("grpc.ssl_target_name_override", server_name))
 
     def open_channel(retries):
-        all_opts = opts + policy.channel_options(timeout, retries)
+        all_opts = opts + policy.channel_options(retries)
         if not use_tls:
-            return grpc.insecure_channel(address, options=all_opts)
-        credentials = grpc.ssl_channel_credentials(
-            root_certificates=_read(ca_file), private_key=_read(client_key),
-            certificate_chain=_read(client_cert))
-        return grpc.secure_channel(address, credentials, options=all_opts)
+            channel = grpc.insecure_channel(address, options=all_opts)
+        else:
+            credentials = grpc.ssl_channel_credentials(
+                root_certificates=_read(ca_file), private_key=_read(client_key),
+                certificate_chain=_read(client_cert))
+            channel = grpc.secure_channel(address, credentials, options=all_opts)
+        return grpc.intercept_channel(channel, policy.DefaultDeadline(timeout))
 
     # The second channel connects only when first used: a login with the code up front.
     return BrokerClient(open_channel(True), service_token=service_token, timeout=timeout,
