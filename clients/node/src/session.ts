@@ -110,6 +110,20 @@ export interface TokenSourceOptions {
   now?: () => number;
 }
 
+/**
+ * Waits for a shared call, or until this caller's signal aborts: the call
+ * goes on for the other callers.
+ */
+function waitFor<T>(shared: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return shared;
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => reject(signal.reason);
+    signal.addEventListener("abort", abort, { once: true });
+    shared.then(resolve, reject).finally(() => signal.removeEventListener("abort", abort));
+  });
+}
+
 function expiresWithin(session: Session, marginSeconds: number, now: number): boolean {
   const expire = session.expireTime?.getTime();
   return expire === undefined || expire - now <= marginSeconds * 1000;
@@ -147,12 +161,15 @@ export class SessionTokenSource {
     this.listeners.push(listener);
   }
 
-  /** An access token valid for at least the margin. */
-  async accessToken(): Promise<string> {
+  /**
+   * An access token valid for at least the margin. `signal` stops this
+   * caller's wait; a refresh under way goes on for the others.
+   */
+  async accessToken(options: { signal?: AbortSignal } = {}): Promise<string> {
     if (!this.inflight && !expiresWithin(this.current, this.margin, this.now())) {
       return this.current.accessToken;
     }
-    return (await this.refreshOnce()).accessToken;
+    return (await waitFor(this.refreshOnce(), options.signal)).accessToken;
   }
 
   /**
@@ -205,18 +222,21 @@ export class ScriptTokenSource {
     return this.current;
   }
 
-  async accessToken(): Promise<string> {
+  /** An access token valid for at least the margin; `signal` stops this caller's wait only. */
+  async accessToken(options: { signal?: AbortSignal } = {}): Promise<string> {
     if (!this.inflight && this.current && !expiresWithin(this.current, this.margin, this.now())) {
       return this.current.accessToken;
     }
     if (!this.inflight) {
-      this.inflight = scriptSession(this.broker, this.scriptName, this.scriptKey, this.options)
+      // The shared call carries no caller's signal: one caller giving up must not fail the others.
+      const { signal: _ignored, ...shared } = this.options;
+      this.inflight = scriptSession(this.broker, this.scriptName, this.scriptKey, shared)
         .then((session) => (this.current = session))
         .finally(() => {
           this.inflight = undefined;
         });
     }
-    return (await this.inflight).accessToken;
+    return (await waitFor(this.inflight, options.signal)).accessToken;
   }
 }
 

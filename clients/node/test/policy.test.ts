@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { Server, ServerCredentials, ServerUnaryCall, status } from "@grpc/grpc-js";
-import { BrokerError, connect, isLoopback, login, refresh, revoke, scriptSession } from "../src/index";
+import { BrokerError, ScriptTokenSource, connect, isLoopback, login, refresh, revoke, scriptSession } from "../src/index";
 import {
   CredentialBrokerClient, CredentialBrokerService, LoginResult, RefreshSessionRequest, Session,
 } from "../src/generated/credbroker/v1/broker";
@@ -112,6 +112,23 @@ describe("deadlines, cancellation and retries", () => {
       const error = await rejection(pending);
       assert.ok(error instanceof BrokerError);
       assert.equal(error.code, status.CANCELLED);
+    } finally {
+      broker.close();
+    }
+  });
+
+  test("a token source's waiting caller stops on its own signal; the call goes on for the others", async () => {
+    delayMs = 600;
+    const broker = connect(address);
+    try {
+      const source = new ScriptTokenSource(broker, "ingest-bot", "");
+      const first = source.accessToken();
+      const controller = new AbortController();
+      const second = source.accessToken({ signal: controller.signal });
+      setTimeout(() => controller.abort(), 50);
+      await assert.rejects(second, { name: "AbortError" });
+      assert.equal(await first, "tok");
+      assert.equal(attempts.IssueScriptSession, 1);
     } finally {
       broker.close();
     }
