@@ -13,6 +13,7 @@ PACKAGES=(
   oathtool procps curl
   python3 python3-grpcio python3-protobuf python3-pytest python3-requests yamllint clang-format
   golang-go golang-google-grpc-dev golang-google-protobuf-dev golang-github-golang-protobuf-1-5-dev
+  golang-golang-x-oauth2-dev
   protoc-gen-go protoc-gen-go-grpc chromium
   clang libclang-rt-14-dev
   redis-server libhiredis-dev

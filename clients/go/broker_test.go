@@ -36,6 +36,8 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
+
+	pb "credbroker/client/credbrokerv1"
 )
 
 func binary_(env, fallback string) string {
@@ -311,6 +313,28 @@ func TestLoginRefreshAndScriptSessionsAgainstTheRealBroker(t *testing.T) {
 	wantReason(t, err, codes.Unauthenticated, ReasonRefreshTokenInvalid)
 	if got := requests(t, site)["password"] - before["password"]; got != 3 {
 		t.Fatalf("password grants at the site: %d, want still 3", got)
+	}
+}
+
+func TestTheCodeUpFrontLogsInInOneCall(t *testing.T) {
+	ctx := context.Background()
+	site := startSite(t, "--two-factor")
+	c := dial(t, startBroker(t, site, ""))
+	const secret = "NBSWSZDJFVZWKY3S" // heidi
+	before := requests(t, site)["password"]
+	sess, err := c.Login(ctx, "heidi", "heidi-password-1", nil, WithCode(totp(secret, time.Now())))
+	if err != nil || sess.GetPrincipal().GetUserLogin() != "heidi" || sess.GetRefreshToken() == "" {
+		t.Fatalf("session %v, %v", sess, err)
+	}
+	if got := requests(t, site)["password"] - before; got != 1 {
+		t.Fatalf("password grants at the site: %d, want 1", got)
+	}
+	// The custody is sent: this broker does not keep sessions yet.
+	_, err = c.Login(ctx, "heidi", "heidi-password-1", nil, WithCode(totp(secret, time.Now())),
+		WithCustody(pb.TokenCustody_TOKEN_CUSTODY_BROKER))
+	wantReason(t, err, codes.Unimplemented, "NOT_IMPLEMENTED")
+	if _, err := c.Login(ctx, "grace", "grace-password-1", nil); err != ErrSecondFactorRequired {
+		t.Fatalf("a challenge without a CodeProvider: %v", err)
 	}
 }
 

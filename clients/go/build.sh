@@ -28,6 +28,10 @@ protoc -I "$repo/proto" -I /usr/include \
   credbroker/v1/broker.proto
 rm -rf "$here/credbrokerv1"
 mv "$gen/credbrokerv1" "$here/credbrokerv1"
+# The service config every client ships, embedded by policy.go (go:embed
+# takes only files inside the package's folder).
+cp "$here/../service_config.json" "$here/service_config.json.tmp"
+mv "$here/service_config.json.tmp" "$here/service_config.json"
 
 GO111MODULE=off
 GOPROXY=off

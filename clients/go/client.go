@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc"
@@ -32,8 +33,19 @@ type dialConfig struct {
 	serverName                string
 	token                     string
 	site                      string
+	insecure                  bool
+	timeout                   time.Duration
 	extra                     []grpc.DialOption
 }
+
+// WithInsecure allows a plaintext connection to a broker on another machine
+// (without it, Dial uses TLS for any address that is not loopback). A
+// service token is still never sent over such a connection: Dial refuses.
+func WithInsecure() Option { return func(c *dialConfig) { c.insecure = true } }
+
+// WithTimeout sets the deadline of calls whose context has none (default
+// DefaultTimeout).
+func WithTimeout(d time.Duration) Option { return func(c *dialConfig) { c.timeout = d } }
 
 // WithCA makes the connection TLS, trusting the PEM certificates in file
 // instead of the system roots.
@@ -64,22 +76,29 @@ func WithDialOptions(opts ...grpc.DialOption) Option {
 
 // Client calls the broker. It is safe for concurrent use.
 type Client struct {
-	conn *grpc.ClientConn
-	rpc  pb.CredentialBrokerClient
-	site string
+	conn    *grpc.ClientConn
+	rpc     pb.CredentialBrokerClient
+	site    string
+	timeout time.Duration
 }
 
 // Dial connects to the broker at addr ("host:port"). Without WithCA or
 // WithClientCert the connection is plaintext when addr is a loopback address
-// (127.0.0.0/8, ::1, localhost) and TLS with the system roots otherwise.
-// Like grpc.DialContext it does not wait for the connection.
+// (127.0.0.0/8, ::1, localhost) and TLS with the system roots otherwise,
+// unless WithInsecure. Every call gets a deadline (WithTimeout) and the
+// calls that are safe to repeat are retried on UNAVAILABLE (the shipped
+// service config). Like grpc.DialContext it does not wait for the connection.
 func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
-	var cfg dialConfig
+	cfg := dialConfig{timeout: DefaultTimeout}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	dopts := []grpc.DialOption{}
-	if cfg.caFile != "" || cfg.certFile != "" || !isLoopback(addr) {
+	loopback := isLoopback(addr)
+	if cfg.insecure && !loopback && cfg.token != "" && cfg.caFile == "" && cfg.certFile == "" {
+		return nil, fmt.Errorf("credbroker: refusing to send the service token in the clear to %s: use TLS (WithCA)", addr)
+	}
+	dopts := []grpc.DialOption{grpc.WithChainUnaryInterceptor(policyInterceptor(cfg.timeout))}
+	if cfg.caFile != "" || cfg.certFile != "" || !(loopback || cfg.insecure) {
 		tc, err := tlsConfig(&cfg)
 		if err != nil {
 			return nil, err
@@ -96,7 +115,7 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("credbroker: dial %s: %w", addr, err)
 	}
-	return &Client{conn: conn, rpc: pb.NewCredentialBrokerClient(conn), site: cfg.site}, nil
+	return &Client{conn: conn, rpc: pb.NewCredentialBrokerClient(conn), site: cfg.site, timeout: cfg.timeout}, nil
 }
 
 func tlsConfig(cfg *dialConfig) (*tls.Config, error) {
@@ -121,8 +140,18 @@ func tlsConfig(cfg *dialConfig) (*tls.Config, error) {
 	return tc, nil
 }
 
-// isLoopback reports whether addr ("host:port") names this machine.
+// isLoopback reports whether addr ("host:port", "dns:///host:port",
+// "unix:path") names this machine.
 func isLoopback(addr string) bool {
+	if strings.HasPrefix(addr, "unix:") || strings.HasPrefix(addr, "unix-abstract:") {
+		return true
+	}
+	for _, scheme := range []string{"dns:///", "dns:", "ipv4:", "ipv6:", "passthrough:///"} {
+		if strings.HasPrefix(addr, scheme) {
+			addr = addr[len(scheme):]
+			break
+		}
+	}
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		host = addr
@@ -136,7 +165,7 @@ func isLoopback(addr string) bool {
 
 // bearer is the per-call service token. RequireTransportSecurity is false so
 // that it also works over plaintext loopback connections (tests, a sidecar);
-// Dial never makes a plaintext connection to another machine.
+// Dial never sends it over a plaintext connection to another machine.
 type bearer string
 
 func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
@@ -179,16 +208,41 @@ type CodeProvider func(ctx context.Context, ch Challenge, previous *BrokerError)
 // and no CodeProvider was given.
 var ErrSecondFactorRequired = errors.New("credbroker: the site requires a second-factor code")
 
-// Login logs a person in with caller custody: BeginLogin, then, when the site
-// asks for a second factor, codes and SubmitSecondFactor, asking again after
-// a wrong code while the challenge has attempts left. Failures are
-// *BrokerError (e.g. INVALID_CREDENTIALS, INVALID_SECOND_FACTOR with
-// AttemptsLeft 0, TOO_MANY_ATTEMPTS).
-func (c *Client) Login(ctx context.Context, username, password string, codes CodeProvider) (*Session, error) {
-	res, err := c.rpc.BeginLogin(ctx, &pb.BeginLoginRequest{
+// LoginOption configures Login.
+type LoginOption func(*pb.BeginLoginRequest)
+
+// WithCode sends the person's code with BeginLogin: one call, never retried
+// (a repeat would count twice against the person's failure budget).
+func WithCode(code string) LoginOption {
+	return func(r *pb.BeginLoginRequest) { r.SecondFactorCode = code }
+}
+
+// WithCustody chooses who keeps the refresh token (default the caller;
+// TOKEN_CUSTODY_BROKER answers a SessionId instead).
+func WithCustody(custody pb.TokenCustody) LoginOption {
+	return func(r *pb.BeginLoginRequest) { r.Custody = custody }
+}
+
+// WithClientInfo passes the end user's address and user agent, as a web
+// backend saw them.
+func WithClientInfo(address, userAgent string) LoginOption {
+	return func(r *pb.BeginLoginRequest) { r.Client = &pb.ClientInfo{Address: address, UserAgent: userAgent} }
+}
+
+// Login logs a person in (caller custody unless WithCustody): BeginLogin,
+// then, when the site asks for a second factor, codes and SubmitSecondFactor,
+// asking again after a wrong code while the challenge has attempts left.
+// Failures are *BrokerError (e.g. INVALID_CREDENTIALS, INVALID_SECOND_FACTOR
+// with AttemptsLeft 0, TOO_MANY_ATTEMPTS).
+func (c *Client) Login(ctx context.Context, username, password string, codes CodeProvider, opts ...LoginOption) (*Session, error) {
+	req := &pb.BeginLoginRequest{
 		Site: c.site, Username: username, Password: password,
 		Custody: pb.TokenCustody_TOKEN_CUSTODY_CALLER,
-	})
+	}
+	for _, o := range opts {
+		o(req)
+	}
+	res, err := c.rpc.BeginLogin(ctx, req)
 	if err != nil {
 		return nil, fromRPC(err)
 	}
@@ -209,7 +263,7 @@ func (c *Client) Login(ctx context.Context, username, password string, codes Cod
 		if err != nil {
 			return nil, err
 		}
-		res, err := c.rpc.SubmitSecondFactor(ctx, &pb.SubmitSecondFactorRequest{ChallengeId: ch.ID, Code: code})
+		res, err := c.rpc.SubmitSecondFactor(ctx, &pb.SubmitSecondFactorRequest{ChallengeId: ch.ID, Code: code, Client: req.Client})
 		if err == nil {
 			if s := res.GetSession(); s != nil {
 				return s, nil
@@ -244,8 +298,8 @@ func (c *Client) Revoke(ctx context.Context, refreshToken string) error {
 }
 
 // ScriptSession issues a script-key session (no refresh token: ask again).
-// sudoAs is optional. An empty key asks the broker's keyring (not built yet:
-// NOT_IMPLEMENTED).
+// sudoAs is optional. An empty key asks the broker's keyring (for callers
+// the broker's policy allows that script: docs/services.md).
 func (c *Client) ScriptSession(ctx context.Context, script, key, sudoAs string) (*Session, error) {
 	s, err := c.rpc.IssueScriptSession(ctx, &pb.IssueScriptSessionRequest{
 		Site: c.site, ScriptName: script, ScriptKey: key, SudoAsLogin: sudoAs,

@@ -1,6 +1,9 @@
 // Token sources of the Go client: SessionTokenSource keeps a caller-custody
 // session fresh with RefreshSession; ScriptTokenSource asks for a new script
-// session. Both are single flight: one call at a time goes to the broker.
+// session. Both are single flight: one call at a time goes to the broker, and
+// no lock is held across it, so every waiting caller honours its own
+// context. OAuth2() adapts either to golang.org/x/oauth2's TokenSource, for
+// oauth2.NewClient and oauth2.Transport.
 package credbroker
 
 import (
@@ -8,6 +11,8 @@ import (
 	"errors"
 	"sync"
 	"time"
+
+	"golang.org/x/oauth2"
 )
 
 // DefaultMargin is how long a token returned by a token source stays valid
@@ -40,89 +45,172 @@ func fresh(s *Session, cfg tokenConfig) bool {
 		s.GetExpireTime().AsTime().Sub(cfg.now()) >= cfg.margin
 }
 
+// flight is one call to the broker that any number of callers wait for.
+type flight struct {
+	done chan struct{}
+	s    *Session
+	err  error
+}
+
+// singleFlight holds the current session and the call under way, if any.
+// The call runs on its own context (the client's deadline applies), not on
+// the first caller's: a caller that gives up does not fail the others.
+type singleFlight struct {
+	cfg    tokenConfig
+	fetch  func(ctx context.Context, current *Session) (*Session, error)
+	mu     sync.Mutex
+	s      *Session
+	flying *flight
+}
+
+func (sf *singleFlight) token(ctx context.Context) (*Session, error) {
+	sf.mu.Lock()
+	if fresh(sf.s, sf.cfg) {
+		s := sf.s
+		sf.mu.Unlock()
+		return s, nil
+	}
+	f := sf.flying
+	if f == nil {
+		f = &flight{done: make(chan struct{})}
+		sf.flying = f
+		current := sf.s
+		go func() {
+			s, err := sf.fetch(context.Background(), current)
+			sf.mu.Lock()
+			if err == nil {
+				sf.s = s
+			}
+			sf.flying = nil
+			sf.mu.Unlock()
+			f.s, f.err = s, err
+			close(f.done)
+		}()
+	}
+	sf.mu.Unlock()
+	select {
+	case <-f.done:
+		return f.s, f.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (sf *singleFlight) current() *Session {
+	sf.mu.Lock()
+	defer sf.mu.Unlock()
+	return sf.s
+}
+
+// oauth2Source adapts a token source to oauth2.TokenSource. The Expiry it
+// reports is the access token's minus the margin, so that
+// oauth2.ReuseTokenSource asks again when this source would renew.
+type oauth2Source struct {
+	sf      *singleFlight
+	timeout time.Duration
+}
+
+func (o oauth2Source) Token() (*oauth2.Token, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
+	defer cancel()
+	s, err := o.sf.token(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tok := &oauth2.Token{AccessToken: s.GetAccessToken(), TokenType: s.GetTokenType()}
+	if tok.TokenType == "" {
+		tok.TokenType = "Bearer"
+	}
+	if s.GetExpireTime() != nil {
+		tok.Expiry = s.GetExpireTime().AsTime().Add(-o.sf.cfg.margin)
+	}
+	return tok, nil
+}
+
 // SessionTokenSource hands out the access token of a person's session (caller
 // custody), refreshing it first when it expires within the margin. The
 // rotated refresh token replaces the spent one. Safe for concurrent use;
 // concurrent callers share one RefreshSession.
 type SessionTokenSource struct {
-	c   *Client
-	cfg tokenConfig
-	mu  sync.Mutex
-	s   *Session
+	c  *Client
+	sf *singleFlight
 }
 
 // SessionTokenSource starts a token source from a session Login returned.
 func (c *Client) SessionTokenSource(s *Session, opts ...TokenSourceOption) *SessionTokenSource {
-	return &SessionTokenSource{c: c, cfg: newTokenConfig(opts), s: s}
+	sf := &singleFlight{cfg: newTokenConfig(opts), s: s}
+	sf.fetch = func(ctx context.Context, current *Session) (*Session, error) {
+		if current.GetRefreshToken() == "" {
+			return nil, errors.New("credbroker: the session has no refresh token")
+		}
+		s, err := c.Refresh(ctx, current.GetRefreshToken())
+		if err != nil {
+			return nil, err
+		}
+		// RefreshSession does not say whose tokens they are; keep what Login said.
+		if p := s.GetPrincipal(); p.GetUserLogin() == "" && p.GetScriptName() == "" {
+			s.Principal = current.GetPrincipal()
+		}
+		return s, nil
+	}
+	return &SessionTokenSource{c: c, sf: sf}
 }
 
 // Token returns an access token valid for at least the margin. After a
 // failed refresh (e.g. REFRESH_TOKEN_INVALID: the person logs in again) the
-// source keeps the last session it had.
+// source keeps the last session it had. A caller whose ctx ends stops
+// waiting; the refresh goes on for the others.
 func (ts *SessionTokenSource) Token(ctx context.Context) (string, error) {
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	if fresh(ts.s, ts.cfg) {
-		return ts.s.GetAccessToken(), nil
-	}
-	if ts.s.GetRefreshToken() == "" {
-		return "", errors.New("credbroker: the session has no refresh token")
-	}
-	s, err := ts.c.Refresh(ctx, ts.s.GetRefreshToken())
+	s, err := ts.sf.token(ctx)
 	if err != nil {
 		return "", err
 	}
-	// RefreshSession does not say whose tokens they are; keep what Login said.
-	if p := s.GetPrincipal(); p.GetUserLogin() == "" && p.GetScriptName() == "" {
-		s.Principal = ts.s.GetPrincipal()
-	}
-	ts.s = s
 	return s.GetAccessToken(), nil
+}
+
+// OAuth2 returns the source as an oauth2.TokenSource (each Token call waits
+// at most the client's timeout), for oauth2.NewClient or oauth2.Transport.
+func (ts *SessionTokenSource) OAuth2() oauth2.TokenSource {
+	return oauth2Source{sf: ts.sf, timeout: ts.c.timeout}
 }
 
 // RefreshToken returns the current (unspent) refresh token, e.g. to store it
 // or to Revoke it.
-func (ts *SessionTokenSource) RefreshToken() string {
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	return ts.s.GetRefreshToken()
-}
+func (ts *SessionTokenSource) RefreshToken() string { return ts.sf.current().GetRefreshToken() }
 
 // Session returns the current session.
-func (ts *SessionTokenSource) Session() *Session {
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	return ts.s
-}
+func (ts *SessionTokenSource) Session() *Session { return ts.sf.current() }
 
 // ScriptTokenSource hands out a script session's access token, asking the
 // broker for a new session when it expires within the margin. Safe for
 // concurrent use; concurrent callers share one IssueScriptSession.
 type ScriptTokenSource struct {
-	c                   *Client
-	cfg                 tokenConfig
-	script, key, sudoAs string
-	mu                  sync.Mutex
-	s                   *Session
+	c  *Client
+	sf *singleFlight
 }
 
-// ScriptTokenSource makes a token source for a script (sudoAs optional).
-// Nothing is asked until the first Token.
+// ScriptTokenSource makes a token source for a script (sudoAs optional; an
+// empty key asks the broker's keyring). Nothing is asked until the first Token.
 func (c *Client) ScriptTokenSource(script, key, sudoAs string, opts ...TokenSourceOption) *ScriptTokenSource {
-	return &ScriptTokenSource{c: c, cfg: newTokenConfig(opts), script: script, key: key, sudoAs: sudoAs}
+	sf := &singleFlight{cfg: newTokenConfig(opts)}
+	sf.fetch = func(ctx context.Context, _ *Session) (*Session, error) {
+		return c.ScriptSession(ctx, script, key, sudoAs)
+	}
+	return &ScriptTokenSource{c: c, sf: sf}
 }
 
 // Token returns an access token valid for at least the margin.
 func (ts *ScriptTokenSource) Token(ctx context.Context) (string, error) {
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	if fresh(ts.s, ts.cfg) {
-		return ts.s.GetAccessToken(), nil
-	}
-	s, err := ts.c.ScriptSession(ctx, ts.script, ts.key, ts.sudoAs)
+	s, err := ts.sf.token(ctx)
 	if err != nil {
 		return "", err
 	}
-	ts.s = s
 	return s.GetAccessToken(), nil
+}
+
+// OAuth2 returns the source as an oauth2.TokenSource, for oauth2.NewClient:
+//
+//	http := oauth2.NewClient(ctx, c.ScriptTokenSource("ingest-bot", "", "").OAuth2())
+func (ts *ScriptTokenSource) OAuth2() oauth2.TokenSource {
+	return oauth2Source{sf: ts.sf, timeout: ts.c.timeout}
 }

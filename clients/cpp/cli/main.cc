@@ -1,6 +1,7 @@
 // credbroker: log in to ShotGrid through the credential broker from a shell.
 //   credbroker login [--site S] [--user U] [--format json|export]
 //   credbroker refresh [--site S] [--refresh-token-file F] [--format ...]
+//   credbroker revoke [--site S] [--refresh-token-file F]
 //   credbroker script-token NAME [--site S] [--key-file F] [--sudo-as U] [--format ...]
 // Secrets are read from the terminal, stdin, files or the environment, and
 // are never printed in messages. Exit codes: cli/exit_codes.h.
@@ -41,15 +42,23 @@ constexpr char kUsage[] =
     "  refresh [--site S] [--refresh-token-file F] [--format json|export]\n"
     "      exchanges the refresh token in $SHOTGRID_REFRESH_TOKEN (or the file) for new\n"
     "      tokens. (--refresh-token T also works but puts the token on the command line.)\n"
+    "  revoke [--site S] [--refresh-token-file F]\n"
+    "      spends the refresh token in $SHOTGRID_REFRESH_TOKEN (or the file) at the site;\n"
+    "      prints {\"revoked\": true}.\n"
     "  script-token NAME [--site S] [--key-file F] [--sudo-as USER] [--format json|export]\n"
-    "      a script-key session; the key comes from $CREDBROKER_SCRIPT_KEY or the file.\n"
+    "      a script-key session. The key comes from $CREDBROKER_SCRIPT_KEY or the file;\n"
+    "      with neither, the broker's keyring supplies it (if its policy allows this caller).\n"
     "\n"
     "global options:\n"
     "  --broker HOST:PORT         default $CREDBROKER_ADDR or 127.0.0.1:50051\n"
     "  --ca-file F                TLS: the CA bundle that signed the broker's certificate\n"
+    "                             (a broker that is not on this machine is always TLS)\n"
     "  --cert F --key F           mutual TLS: this client's certificate and key\n"
     "  --service-token-file F     send the service token in F as a bearer token\n"
+    "  --insecure                 plaintext to a broker on another machine (no service token)\n"
     "  --timeout SECONDS          deadline of each call (default 30)\n"
+    "  --json                     JSON output, errors included (same as --format json; errors\n"
+    "                             go to standard error as {\"error\": {...}})\n"
     "\n"
     "--format export prints `export SHOTGRID_ACCESS_TOKEN=...` lines for\n"
     "  eval \"$(credbroker login --format export)\"\n";
@@ -61,10 +70,13 @@ struct UsageError : std::runtime_error {
 struct HelpRequested {};
 
 const std::set<std::string> kGlobalOptions = {
-    "broker", "ca-file", "cert", "key", "service-token-file", "timeout"};
+    "broker", "ca-file", "cert", "key", "service-token-file", "timeout", "insecure", "json"};
+// Options that take no value.
+const std::set<std::string> kFlags = {"insecure", "json"};
 const std::map<std::string, std::set<std::string>> kCommandOptions = {
     {"login", {"site", "user", "format"}},
     {"refresh", {"site", "refresh-token", "refresh-token-file", "format"}},
+    {"revoke", {"site", "refresh-token", "refresh-token-file"}},
     {"script-token", {"site", "key-file", "sudo-as", "format"}},
 };
 
@@ -102,6 +114,10 @@ Args Parse(int argc, char** argv) {
     std::string value;
     char* value_memory = nullptr;
     const size_t equals = name.find('=');
+    if (kFlags.count(name) > 0 && equals == std::string::npos) {
+      args.options[name] = "true";
+      continue;
+    }
     if (equals != std::string::npos) {
       value = name.substr(equals + 1);
       name = name.substr(0, equals);
@@ -135,6 +151,7 @@ Args Parse(int argc, char** argv) {
   if (format != "json" && format != "export") {
     throw UsageError("--format must be json or export");
   }
+  if (args.Has("json") && format != "json") throw UsageError("--json and --format export clash");
   return args;
 }
 
@@ -317,12 +334,73 @@ std::string Explain(const client::BrokerError& error, const Args& args, const st
   return error.message() + (r.empty() ? "" : " [" + r + "]");
 }
 
+// The refresh token for refresh and revoke: the file, the option, or
+// $SHOTGRID_REFRESH_TOKEN.
+std::string RefreshTokenFrom(const Args& args) {
+  std::string token;
+  if (args.Has("refresh-token-file")) {
+    token = ReadSecretFile(args.Get("refresh-token-file"), "refresh token");
+  } else if (args.Has("refresh-token")) {
+    token = args.Get("refresh-token");
+  } else {
+    token = EnvOr("SHOTGRID_REFRESH_TOKEN", "");
+  }
+  if (token.empty()) {
+    throw UsageError("no refresh token: set $SHOTGRID_REFRESH_TOKEN or use --refresh-token-file");
+  }
+  return token;
+}
+
+const char* CodeName(grpc::StatusCode code) {
+  static const char* const kNames[] = {"OK",
+                                       "CANCELLED",
+                                       "UNKNOWN",
+                                       "INVALID_ARGUMENT",
+                                       "DEADLINE_EXCEEDED",
+                                       "NOT_FOUND",
+                                       "ALREADY_EXISTS",
+                                       "PERMISSION_DENIED",
+                                       "RESOURCE_EXHAUSTED",
+                                       "FAILED_PRECONDITION",
+                                       "ABORTED",
+                                       "OUT_OF_RANGE",
+                                       "UNIMPLEMENTED",
+                                       "INTERNAL",
+                                       "UNAVAILABLE",
+                                       "DATA_LOSS",
+                                       "UNAUTHENTICATED"};
+  const int i = static_cast<int>(code);
+  return i >= 0 && i < 17 ? kNames[i] : "UNKNOWN";
+}
+
+// A failure for a person ("credbroker: ..." on standard error), or with
+// --json one JSON object there: {"error": {"message", "exit_code", and for
+// broker answers "code", "reason", "attempts_left", "retry_after_seconds"}}.
+// The message never holds what the person typed.
+void PrintError(const Args& args, const std::string& message, int exit_code,
+                const client::BrokerError* error = nullptr) {
+  if (!args.Has("json")) {
+    std::cerr << "credbroker: " << message << "\n";
+    return;
+  }
+  std::cerr << "{\"error\": {\"message\": " << JsonString(message)
+            << ", \"exit_code\": " << exit_code;
+  if (error != nullptr) {
+    std::cerr << ", \"code\": " << JsonString(CodeName(error->code()))
+              << ", \"reason\": " << JsonString(error->reason())
+              << ", \"attempts_left\": " << error->attempts_left()
+              << ", \"retry_after_seconds\": " << (error->retry_after().count() + 999) / 1000;
+  }
+  std::cerr << "}}\n";
+}
+
 int Run(const Args& args) {
   const std::string broker = args.Get("broker", EnvOr("CREDBROKER_ADDR", "127.0.0.1:50051"));
   client::ChannelOptions channel;
   channel.ca_file = args.Get("ca-file");
   channel.client_cert_file = args.Get("cert");
   channel.client_key_file = args.Get("key");
+  channel.insecure = args.Has("insecure");
   if (args.Has("service-token-file")) {
     channel.service_token = ReadSecretFile(args.Get("service-token-file"), "service token");
   }
@@ -378,19 +456,17 @@ int Run(const Args& args) {
       PrintSession(session, format);
       return cli::kOk;
     }
+    if (args.command == "revoke") {
+      v1::RevokeSessionRequest request;
+      request.set_site(site);
+      request.set_refresh_token(RefreshTokenFrom(args));
+      v1::RevokeSessionResponse response;
+      client::ThrowIfError(stub->RevokeSession(context().get(), request, &response));
+      std::cout << "{\"revoked\": true}\n";
+      return cli::kOk;
+    }
     if (args.command == "refresh") {
-      std::string token;
-      if (args.Has("refresh-token-file")) {
-        token = ReadSecretFile(args.Get("refresh-token-file"), "refresh token");
-      } else if (args.Has("refresh-token")) {
-        token = args.Get("refresh-token");
-      } else {
-        token = EnvOr("SHOTGRID_REFRESH_TOKEN", "");
-      }
-      if (token.empty()) {
-        throw UsageError(
-            "no refresh token: set $SHOTGRID_REFRESH_TOKEN or use --refresh-token-file");
-      }
+      const std::string token = RefreshTokenFrom(args);
       v1::RefreshSessionRequest request;
       request.set_site(site);
       request.set_refresh_token(token);
@@ -400,12 +476,11 @@ int Run(const Args& args) {
       PrintSession(session, format);
       return cli::kOk;
     }
-    // script-token
-    std::string key = args.Has("key-file") ? ReadSecretFile(args.Get("key-file"), "script key")
-                                           : EnvOr("CREDBROKER_SCRIPT_KEY", "");
-    if (key.empty()) {
-      throw UsageError("no script key: set $CREDBROKER_SCRIPT_KEY or use --key-file");
-    }
+    // script-token. No key: an empty one, and the broker's keyring supplies
+    // it (docs/services.md) if its policy lets this caller use the script.
+    const std::string key = args.Has("key-file")
+                                ? ReadSecretFile(args.Get("key-file"), "script key")
+                                : EnvOr("CREDBROKER_SCRIPT_KEY", "");
     v1::IssueScriptSessionRequest request;
     request.set_site(site);
     request.set_script_name(args.positional[0]);
@@ -416,10 +491,11 @@ int Run(const Args& args) {
     PrintSession(session, format);
     return cli::kOk;
   } catch (const client::BrokerError& error) {
-    std::cerr << "credbroker: " << Explain(error, args, broker) << "\n";
-    return cli::ExitCodeFor(error);
+    const int exit_code = cli::ExitCodeFor(error);
+    PrintError(args, Explain(error, args, broker), exit_code, &error);
+    return exit_code;
   } catch (const cli::InputEnded& error) {
-    std::cerr << "credbroker: " << error.what() << "\n";
+    PrintError(args, error.what(), cli::kUsage);
     return cli::kUsage;
   }
 }
@@ -439,10 +515,18 @@ int main(int argc, char** argv) {
       std::cerr << kUsage;
       return cli::kUsage;
     }
+    // Parse() may have failed before it saw --json: look for it in argv.
+    for (int i = 1; i < argc; ++i) {
+      if (std::strcmp(argv[i], "--json") == 0) args.options["json"] = "true";
+    }
+    if (args.Has("json")) {
+      PrintError(args, error.what(), cli::kUsage);
+      return cli::kUsage;
+    }
     std::cerr << "credbroker: " << error.what() << "\n(run `credbroker --help` for usage)\n";
     return cli::kUsage;
   } catch (const std::exception& error) {
-    std::cerr << "credbroker: " << error.what() << "\n";
+    PrintError(args, error.what(), cli::kOther);
     return cli::kOther;
   }
 }

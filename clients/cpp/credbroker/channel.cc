@@ -1,5 +1,6 @@
 // Connect(): grpc::SslCredentials for TLS/mTLS; the service token as call
-// credentials on TLS, or through a client interceptor on loopback plaintext.
+// credentials on TLS, or through a client interceptor on loopback plaintext;
+// the shipped service config on every channel.
 #include "credbroker/channel.h"
 
 #include <grpcpp/create_channel.h>
@@ -7,9 +8,12 @@
 #include <grpcpp/support/client_interceptor.h>
 
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <stdexcept>
 #include <vector>
+
+#include "credbroker/service_config_json.h"
 
 namespace credbroker::client {
 namespace {
@@ -91,17 +95,36 @@ bool IsLoopbackTarget(const std::string& address) {
   return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
 
+std::string ServiceConfigJson() {
+  // The shipped file puts each "timeout" first in its method config, so that
+  // removing it with the comma after it leaves valid JSON.
+  return std::regex_replace(std::string(detail::kShippedServiceConfig),
+                            std::regex(R"re("timeout":\s*"[^"]*",\s*)re"), "");
+}
+
+std::unique_ptr<grpc::ClientContext> NewContext(std::chrono::milliseconds timeout) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(std::chrono::system_clock::now() + timeout);
+  return context;
+}
+
 std::shared_ptr<grpc::Channel> Connect(const std::string& address, const ChannelOptions& options) {
   if (options.client_cert_file.empty() != options.client_key_file.empty()) {
     throw std::invalid_argument("a client certificate needs its key, and a key its certificate");
   }
-  const bool tls = options.use_tls || !options.ca_file.empty() || !options.client_cert_file.empty();
-  grpc::ChannelArguments args;
+  const bool loopback = IsLoopbackTarget(address);
+  // TLS unless the broker is on this machine or plaintext is asked for by name.
+  const bool tls = options.use_tls || !options.ca_file.empty() ||
+                   !options.client_cert_file.empty() || !(loopback || options.insecure);
+  grpc::ChannelArguments args = options.arguments;
+  args.SetServiceConfigJSON(options.service_config_json.empty() ? ServiceConfigJson()
+                                                                : options.service_config_json);
+  args.SetInt(GRPC_ARG_ENABLE_RETRIES, options.enable_retries ? 1 : 0);
   if (!tls) {
     if (options.service_token.empty()) {
       return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
     }
-    if (!IsLoopbackTarget(address)) {
+    if (!loopback) {
       throw std::invalid_argument("refusing to send the service token in the clear to " + address +
                                   ": use TLS (a CA file) for a broker on another machine");
     }

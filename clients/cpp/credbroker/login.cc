@@ -27,9 +27,12 @@ v1::Session Login(v1::CredentialBroker::StubInterface& stub, const std::string& 
   begin.set_site(options.site);
   begin.set_username(username);
   begin.set_password(password);
-  begin.set_custody(v1::TOKEN_CUSTODY_CALLER);
+  begin.set_custody(options.custody);
+  begin.set_second_factor_code(options.code);
+  v1::CredentialBroker::StubInterface& begin_stub =
+      !options.code.empty() && options.no_retry_stub != nullptr ? *options.no_retry_stub : stub;
   v1::LoginResult result;
-  ThrowIfError(stub.BeginLogin(NewCallContext(options.timeout).get(), begin, &result));
+  ThrowIfError(begin_stub.BeginLogin(NewCallContext(options.timeout).get(), begin, &result));
   if (result.has_session()) return result.session();
   if (!result.has_challenge()) {
     throw std::runtime_error("the broker answered neither a session nor a challenge");

@@ -30,10 +30,20 @@ struct LoginOptions {
   // Empty: the broker's default site.
   std::string site;
   // Deadline of each call.
-  std::chrono::milliseconds timeout = std::chrono::seconds(30);
+  std::chrono::milliseconds timeout = std::chrono::seconds(10);  // kDefaultTimeout
+  // The person's code when it is known up front: BeginLogin carries it and
+  // no challenge round trip is needed.
+  std::string code;
+  // With `code`, BeginLogin goes through this stub, which must be on a
+  // channel without retries (ChannelOptions::enable_retries = false): a
+  // repeated login with a code counts twice against the person's failure
+  // budget. Null: the `stub` argument is used, so give one without retries.
+  v1::CredentialBroker::StubInterface* no_retry_stub = nullptr;
+  // Who keeps the refresh token. TOKEN_CUSTODY_BROKER answers a session_id.
+  v1::TokenCustody custody = v1::TOKEN_CUSTODY_CALLER;
 };
 
-// Logs in with caller custody and returns the Session (access and refresh
+// Logs in and returns the Session (caller custody: access and refresh
 // token). Re-asks `codes` after INVALID_SECOND_FACTOR while attempts are
 // left. Throws BrokerError for every failed call (INVALID_CREDENTIALS,
 // INVALID_SECOND_FACTOR with attempts_left 0, CHALLENGE_NOT_FOUND, ...), and

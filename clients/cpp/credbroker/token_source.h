@@ -26,7 +26,7 @@ struct TokenSourceOptions {
   // is handed out once fetched, rather than fetched again and again).
   std::chrono::seconds margin{60};
   // Deadline of each broker call.
-  std::chrono::milliseconds timeout = std::chrono::seconds(30);
+  std::chrono::milliseconds timeout = std::chrono::seconds(10);
   // Called (outside the lock) with the new session after each successful
   // fetch, e.g. to store the rotated refresh token.
   std::function<void(const v1::Session&)> on_update;

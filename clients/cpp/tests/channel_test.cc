@@ -166,6 +166,10 @@ TEST_F(ChannelTest, RealBrokerOverTlsWithServiceToken) {
 TEST(ChannelOptionsTest, RefusesTokenInTheClearToAnotherHost) {
   client::ChannelOptions options;
   options.service_token = "svc";
+  // Another host gets TLS by default; plaintext there needs `insecure`, and
+  // then the token is refused.
+  EXPECT_NO_THROW(client::Connect("broker.example.com:50051", options));
+  options.insecure = true;
   EXPECT_THROW(client::Connect("broker.example.com:50051", options), std::invalid_argument);
   EXPECT_NO_THROW(client::Connect("127.0.0.1:50051", options));
   EXPECT_NO_THROW(client::Connect("localhost:50051", options));

@@ -1,8 +1,11 @@
 // The `credbroker` CLI as a process with piped stdin: login (JSON and export
-// output, re-ask after a wrong code), exit codes from reasons, refresh and
-// script-token, and that typed secrets never show up in its messages.
+// output, re-ask after a wrong code), exit codes from reasons, refresh,
+// revoke, script-token (with a key or the broker's keyring), --json errors,
+// and that typed secrets never show up in its messages.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -176,11 +179,82 @@ TEST_F(CliTest, UsageErrorsExitTwo) {
   const CliResult key_in_argv = Run({"script-token", "ingest-bot", "--script-key", "k"});
   EXPECT_EQ(key_in_argv.exit_code, 2);
   EXPECT_NE(key_in_argv.err.find("never taken on the command line"), std::string::npos);
-  EXPECT_EQ(Run({"script-token", "ingest-bot"}, "", {"CREDBROKER_SCRIPT_KEY="}).exit_code, 2);
   EXPECT_EQ(Run({"login"}, "").exit_code, 2);  // no username on stdin
   EXPECT_EQ(Run({"login", "--ca-file", "/nonexistent.pem"}, "x\ny\n").exit_code, 2);
   EXPECT_EQ(RunCli(dir_, {"--help"}, "").exit_code, 0);
   EXPECT_EQ(site_->Requests("password"), 0);
+}
+
+TEST_F(CliTest, ScriptTokenWithoutAKeyUsesTheBrokersKeyring) {
+  const std::string keys = dir_.path() + "/keys";
+  std::filesystem::create_directories(keys);
+  std::ofstream(keys + "/ingest-bot") << "ingest-bot-key-0001\n";
+  const std::string policy =
+      dir_.Write("policy.yaml", "callers:\n  - identity: anonymous\n    scripts: [ingest-bot]\n");
+  BrokerConfig config;
+  config.extra_yaml = "keyring_dir: \"" + keys + "\"\npolicy_file: \"" + policy + "\"\n";
+  Start(config);
+  const CliResult result = Run({"script-token", "ingest-bot"}, "", {"CREDBROKER_SCRIPT_KEY="});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const nlohmann::json session = nlohmann::json::parse(result.out);
+  EXPECT_EQ(session["script_name"], "ingest-bot");
+  EXPECT_EQ(site_->ReadProjects(session["access_token"]), 200);
+
+  // A script the policy does not grant: exit 11, the reason in --json.
+  const CliResult refused =
+      Run({"--json", "script-token", "render-farm"}, "", {"CREDBROKER_SCRIPT_KEY="});
+  EXPECT_EQ(refused.exit_code, 11);
+  EXPECT_EQ(refused.out, "");
+  const nlohmann::json error = nlohmann::json::parse(refused.err)["error"];
+  EXPECT_EQ(error["code"], "PERMISSION_DENIED");
+  EXPECT_EQ(error["reason"], "CALLER_NOT_ALLOWED");
+  EXPECT_EQ(error["exit_code"], 11);
+}
+
+TEST_F(CliTest, RevokeSpendsTheRefreshToken) {
+  Start();
+  const CliResult login =
+      Run({"login"}, "dave\ndave-password-1\n" + CurrentCode("MRQXMZJNONSWG4TF") + "\n");
+  ASSERT_EQ(login.exit_code, 0) << login.err;
+  const std::string refresh_token = nlohmann::json::parse(login.out)["refresh_token"];
+  const std::vector<std::string> env = {"SHOTGRID_REFRESH_TOKEN=" + refresh_token};
+  const CliResult revoked = Run({"revoke"}, "", env);
+  ASSERT_EQ(revoked.exit_code, 0) << revoked.err;
+  EXPECT_EQ(nlohmann::json::parse(revoked.out), nlohmann::json({{"revoked", true}}));
+  const CliResult refresh = Run({"refresh"}, "", env);  // spent
+  EXPECT_EQ(refresh.exit_code, 9);
+  EXPECT_EQ(refresh.err.find(refresh_token), std::string::npos);
+  EXPECT_EQ(Run({"revoke", "--format", "json"}, "", env).exit_code, 2);  // no such option
+  EXPECT_EQ(Run({"revoke"}, "", {"SHOTGRID_REFRESH_TOKEN="}).exit_code, 2);
+}
+
+TEST_F(CliTest, JsonErrorsKeepTheExitCodesAndNoSecrets) {
+  Start();
+  const CliResult wrong = Run({"--json", "login"}, "erin\nTypo-Secret-654\n");
+  EXPECT_EQ(wrong.exit_code, 3);
+  EXPECT_EQ(wrong.out, "");
+  const nlohmann::json error = nlohmann::json::parse(wrong.err)["error"];
+  EXPECT_EQ(error["code"], "UNAUTHENTICATED");
+  EXPECT_EQ(error["reason"], "INVALID_CREDENTIALS");
+  EXPECT_EQ(error["exit_code"], 3);
+  EXPECT_EQ(wrong.err.find("Typo-Secret-654"), std::string::npos);
+
+  const CliResult usage = Run({"--json", "dance"});
+  EXPECT_EQ(usage.exit_code, 2);
+  EXPECT_EQ(nlohmann::json::parse(usage.err)["error"]["exit_code"], 2);
+  EXPECT_EQ(Run({"--json", "login", "--format", "export"}).exit_code, 2);
+}
+
+TEST_F(CliTest, PlaintextOffThisMachineNeedsInsecureAndNeverCarriesTheToken) {
+  const std::string token_file = dir_.Write("svc.token", "svc-token-do-not-print\n");
+  const CliResult refused =
+      RunCli(dir_,
+             {"--broker", "192.0.2.10:50051", "--insecure", "--service-token-file", token_file,
+              "script-token", "ingest-bot"},
+             "");
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_NE(refused.err.find("service token in the clear"), std::string::npos) << refused.err;
+  EXPECT_EQ(refused.err.find("svc-token-do-not-print"), std::string::npos);
 }
 
 TEST_F(CliTest, BrokerUnreachableExitsSeven) {

@@ -60,6 +60,26 @@ TEST_F(LoginTest, LogsInWithTotpCode) {
   EXPECT_EQ(site_->Requests("password"), 2);
 }
 
+TEST_F(LoginTest, TheCodeUpFrontLogsInInOneCall) {
+  Start();
+  client::ChannelOptions once;
+  once.enable_retries = false;
+  auto no_retry = client::ConnectStub(broker_->address(), once);
+  client::LoginOptions options;
+  options.code = CurrentCode("NBSWSZDJFVZWKY3S");
+  options.no_retry_stub = no_retry.get();
+  const v1::Session session = client::Login(*stub_, "heidi", "heidi-password-1", nullptr, options);
+  EXPECT_EQ(session.principal().user_login(), "heidi");
+  EXPECT_FALSE(session.refresh_token().empty());
+  EXPECT_EQ(site_->Requests("password"), 1);  // no challenge round trip
+  // The custody is sent: this broker does not keep sessions yet.
+  options.custody = v1::TOKEN_CUSTODY_BROKER;
+  const BrokerError error =
+      ErrorOf([&] { client::Login(*stub_, "heidi", "heidi-password-1", nullptr, options); });
+  EXPECT_EQ(error.code(), grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_EQ(error.reason(), "NOT_IMPLEMENTED");
+}
+
 TEST_F(LoginTest, ReasksAfterWrongCode) {
   Start();
   std::vector<int> attempts_seen;

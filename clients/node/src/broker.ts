@@ -1,7 +1,10 @@
 // Channel set-up and a promise-based broker stub: connect() builds a grpc-js
-// channel (insecure on loopback, TLS with a CA bundle, mTLS with a client
-// certificate) and attaches the service bearer token to every call.
+// channel under the clients' connection policy (plaintext only on loopback
+// unless allowInsecure, TLS with a CA bundle, mTLS with a client certificate,
+// the shipped service config for deadlines and retries) and attaches the
+// service bearer token to every call.
 import * as fs from "node:fs";
+import * as net from "node:net";
 import {
   CallOptions, ChannelCredentials, ChannelOptions, ClientUnaryCall, credentials, Interceptor,
   Metadata, ServiceError,
@@ -11,7 +14,11 @@ import {
   IssueScriptSessionRequest, LoginResult, RefreshSessionRequest, RevokeSessionRequest,
   RevokeSessionResponse, Session, SubmitSecondFactorRequest,
 } from "./generated/credbroker/v1/broker";
+import { serviceConfig } from "./generated/service_config";
 import { toBrokerError } from "./errors";
+
+/** Where the service token comes from: a fixed string, or a function asked before every call (a rotated secret). */
+export type ServiceTokenProvider = string | (() => string | Promise<string>);
 
 export interface ConnectOptions {
   /** PEM CA bundle that signed the broker's certificate: turns TLS on. */
@@ -19,19 +26,37 @@ export interface ConnectOptions {
   /** PEM client certificate and key for mTLS (turns TLS on; both or neither). */
   clientCert?: string;
   clientKey?: string;
-  /** TLS with the system's roots when no caFile is given. */
+  /**
+   * TLS even on loopback (`true`), or plaintext (`false`). Default: plaintext
+   * for a loopback address, TLS with the system's roots for any other.
+   */
   tls?: boolean;
+  /** Allows plaintext to a broker on another machine. Never with a service token. */
+  allowInsecure?: boolean;
   /** Expected name in the broker's certificate when it differs from the address's host. */
   serverName?: string;
   /** Service token sent on every call as `authorization: Bearer <token>`. */
-  serviceToken?: string;
-  /** Deadline of each call in seconds (default 20). */
+  serviceToken?: ServiceTokenProvider;
+  /** Default deadline of each call in seconds (10); also bounds calls on `broker.client`. */
   timeoutSeconds?: number;
   /** Extra grpc-js interceptors (e.g. for metrics or tests). */
   interceptors?: Interceptor[];
   /** Extra grpc-js channel options. */
   channelOptions?: ChannelOptions;
 }
+
+/** Options of one call. */
+export interface CallSettings {
+  /** Cancels the call (it rejects with a CANCELLED BrokerError). */
+  signal?: AbortSignal;
+  /** This call's deadline, instead of the client's default timeout. */
+  deadline?: Date;
+  /** This call's timeout in seconds, instead of the client's default. */
+  timeoutSeconds?: number;
+}
+
+/** Seconds a call may take unless the caller says otherwise. */
+export const DEFAULT_TIMEOUT_SECONDS = 10;
 
 type Unary<Req, Res> = (
   request: Req, metadata: Metadata, options: Partial<CallOptions>,
@@ -40,60 +65,119 @@ type Unary<Req, Res> = (
 
 /** The broker's methods as promises; failures reject with a BrokerError. */
 export class Broker {
+  /** The generated client: its channel carries the service config (deadlines, retries). */
   readonly client: CredentialBrokerClient;
-  private readonly serviceToken: string | undefined;
+  /** The same channel settings without retries, for a login that carries a code. */
+  private readonly onceClient: CredentialBrokerClient;
+  private readonly serviceToken: ServiceTokenProvider | undefined;
   private readonly timeoutMs: number;
 
-  constructor(client: CredentialBrokerClient, options: ConnectOptions = {}) {
+  constructor(client: CredentialBrokerClient, options: ConnectOptions = {}, onceClient?: CredentialBrokerClient) {
     this.client = client;
+    this.onceClient = onceClient ?? client;
     this.serviceToken = options.serviceToken;
-    this.timeoutMs = (options.timeoutSeconds ?? 20) * 1000;
+    this.timeoutMs = (options.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000;
   }
 
-  beginLogin(request: DeepPartial<BeginLoginRequest>): Promise<LoginResult> {
-    return this.call(this.client.beginLogin, BeginLoginRequest.fromPartial(request));
+  /**
+   * BeginLogin. With a `secondFactorCode` the call is never retried: a repeat
+   * would count twice against the person's failure budget.
+   */
+  beginLogin(request: DeepPartial<BeginLoginRequest>, settings?: CallSettings): Promise<LoginResult> {
+    const client = request.secondFactorCode ? this.onceClient : this.client;
+    return this.call(client, client.beginLogin, BeginLoginRequest.fromPartial(request), settings);
   }
-  submitSecondFactor(request: DeepPartial<SubmitSecondFactorRequest>): Promise<LoginResult> {
-    return this.call(this.client.submitSecondFactor, SubmitSecondFactorRequest.fromPartial(request));
+  submitSecondFactor(request: DeepPartial<SubmitSecondFactorRequest>, settings?: CallSettings): Promise<LoginResult> {
+    return this.call(this.client, this.client.submitSecondFactor, SubmitSecondFactorRequest.fromPartial(request), settings);
   }
-  refreshSession(request: DeepPartial<RefreshSessionRequest>): Promise<Session> {
-    return this.call(this.client.refreshSession, RefreshSessionRequest.fromPartial(request));
+  refreshSession(request: DeepPartial<RefreshSessionRequest>, settings?: CallSettings): Promise<Session> {
+    return this.call(this.client, this.client.refreshSession, RefreshSessionRequest.fromPartial(request), settings);
   }
-  issueScriptSession(request: DeepPartial<IssueScriptSessionRequest>): Promise<Session> {
-    return this.call(this.client.issueScriptSession, IssueScriptSessionRequest.fromPartial(request));
+  issueScriptSession(request: DeepPartial<IssueScriptSessionRequest>, settings?: CallSettings): Promise<Session> {
+    return this.call(this.client, this.client.issueScriptSession, IssueScriptSessionRequest.fromPartial(request), settings);
   }
-  getAccessToken(request: DeepPartial<GetAccessTokenRequest>): Promise<AccessToken> {
-    return this.call(this.client.getAccessToken, GetAccessTokenRequest.fromPartial(request));
+  getAccessToken(request: DeepPartial<GetAccessTokenRequest>, settings?: CallSettings): Promise<AccessToken> {
+    return this.call(this.client, this.client.getAccessToken, GetAccessTokenRequest.fromPartial(request), settings);
   }
-  revokeSession(request: DeepPartial<RevokeSessionRequest>): Promise<RevokeSessionResponse> {
-    return this.call(this.client.revokeSession, RevokeSessionRequest.fromPartial(request));
+  revokeSession(request: DeepPartial<RevokeSessionRequest>, settings?: CallSettings): Promise<RevokeSessionResponse> {
+    return this.call(this.client, this.client.revokeSession, RevokeSessionRequest.fromPartial(request), settings);
   }
 
-  /** Closes the channel. */
+  /** Closes the channels. */
   close(): void {
     this.client.close();
+    if (this.onceClient !== this.client) this.onceClient.close();
   }
 
-  private call<Req, Res>(method: Unary<Req, Res>, request: Req): Promise<Res> {
+  private async call<Req, Res>(
+    client: CredentialBrokerClient, method: Unary<Req, Res>, request: Req, settings: CallSettings = {},
+  ): Promise<Res> {
+    settings.signal?.throwIfAborted();
     const metadata = new Metadata();
-    if (this.serviceToken) metadata.set("authorization", `Bearer ${this.serviceToken}`);
-    const options: Partial<CallOptions> = { deadline: new Date(Date.now() + this.timeoutMs) };
+    const token = typeof this.serviceToken === "function" ? await this.serviceToken() : this.serviceToken;
+    if (token) metadata.set("authorization", `Bearer ${token}`);
+    const deadline = settings.deadline ??
+      new Date(Date.now() + (settings.timeoutSeconds !== undefined ? settings.timeoutSeconds * 1000 : this.timeoutMs));
     return new Promise<Res>((resolve, reject) => {
-      method.call(this.client, request, metadata, options, (error, response) => {
+      const call = method.call(client, request, metadata, { deadline }, (error, response) => {
+        settings.signal?.removeEventListener("abort", cancel);
         if (error) reject(toBrokerError(error));
         else resolve(response);
       });
+      const cancel = () => call.cancel();
+      settings.signal?.addEventListener("abort", cancel, { once: true });
     });
   }
 }
 
-/** Channel credentials for the options: insecure unless a CA, client cert or `tls` is given. */
-export function channelCredentials(options: ConnectOptions = {}): ChannelCredentials {
+/** Whether a gRPC target ("host:port", "dns:///host:port", "unix:...") names this machine. */
+export function isLoopback(address: string): boolean {
+  let target = address;
+  if (target.startsWith("unix:") || target.startsWith("unix-abstract:")) return true;
+  for (const scheme of ["dns:///", "dns:", "ipv4:", "ipv6:"]) {
+    if (target.startsWith(scheme)) {
+      target = target.slice(scheme.length);
+      break;
+    }
+  }
+  let host: string;
+  if (target.startsWith("[")) {
+    const end = target.indexOf("]");
+    host = target.slice(1, end < 0 ? undefined : end);
+  } else if (target.split(":").length === 2) {
+    host = target.slice(0, target.lastIndexOf(":"));
+  } else {
+    host = target;
+  }
+  if (host === "localhost") return true;
+  if (net.isIPv4(host)) return host.startsWith("127.");
+  if (net.isIPv6(host)) return host === "::1" || host === "0:0:0:0:0:0:0:1";
+  return false;
+}
+
+function usesTls(address: string, options: ConnectOptions): boolean {
   const { caFile, clientCert, clientKey } = options;
   if (Boolean(clientCert) !== Boolean(clientKey)) {
     throw new Error("clientCert and clientKey go together");
   }
-  if (!caFile && !clientCert && !options.tls) return credentials.createInsecure();
+  const loopback = isLoopback(address);
+  const tls = options.tls ?? Boolean(caFile || clientCert || !(loopback || options.allowInsecure));
+  if (!tls) {
+    if (caFile || clientCert) throw new Error("a CA file or client certificate needs TLS");
+    if (!loopback && !options.allowInsecure) {
+      throw new Error(`refusing plaintext to ${address}, which is not this machine: use TLS (caFile) or allowInsecure`);
+    }
+    if (!loopback && options.serviceToken) {
+      throw new Error(`refusing to send the service token in the clear to ${address}: use TLS (caFile)`);
+    }
+  }
+  return tls;
+}
+
+/** Channel credentials for the options: TLS unless plaintext is allowed (see ConnectOptions.tls). */
+export function channelCredentials(options: ConnectOptions = {}, address = "127.0.0.1"): ChannelCredentials {
+  if (!usesTls(address, options)) return credentials.createInsecure();
+  const { caFile, clientCert, clientKey } = options;
   return credentials.createSsl(
     caFile ? fs.readFileSync(caFile) : null,
     clientKey ? fs.readFileSync(clientKey) : null,
@@ -101,14 +185,32 @@ export function channelCredentials(options: ConnectOptions = {}): ChannelCredent
   );
 }
 
-/** A Broker for `address` ("host:port"). */
+/**
+ * The shipped service config (clients/service_config.json) with every
+ * method's timeout set to `timeoutSeconds`: UNAVAILABLE is retried with
+ * backoff for the calls that are safe to repeat, never for SubmitSecondFactor
+ * or RefreshSession.
+ */
+export function serviceConfigFor(timeoutSeconds = DEFAULT_TIMEOUT_SECONDS): typeof serviceConfig {
+  const config = JSON.parse(JSON.stringify(serviceConfig)) as typeof serviceConfig;
+  for (const method of config.methodConfig) method.timeout = `${timeoutSeconds}s`;
+  return config;
+}
+
+/** A Broker for `address` ("host:port"). Throws when the options break the connection policy. */
 export function connect(address: string, options: ConnectOptions = {}): Broker {
-  const channelOptions: ChannelOptions = { ...(options.channelOptions ?? {}) };
+  const creds = channelCredentials(options, address);
+  const channelOptions: ChannelOptions = {
+    "grpc.service_config": JSON.stringify(serviceConfigFor(options.timeoutSeconds)),
+    ...(options.channelOptions ?? {}),
+  };
   if (options.serverName) {
     channelOptions["grpc.ssl_target_name_override"] = options.serverName;
     channelOptions["grpc.default_authority"] = options.serverName;
   }
   if (options.interceptors) channelOptions.interceptors = options.interceptors;
-  const client = new CredentialBrokerClient(address, channelCredentials(options), channelOptions);
-  return new Broker(client, options);
+  const client = new CredentialBrokerClient(address, creds, channelOptions);
+  // grpc-js connects a client on its first call: this one costs nothing until a login with a code.
+  const onceClient = new CredentialBrokerClient(address, creds, { ...channelOptions, "grpc.enable_retries": 0 });
+  return new Broker(client, options, onceClient);
 }

@@ -1,8 +1,11 @@
 // Public entry point of the credbroker Node/TypeScript client.
-export { Broker, ConnectOptions, channelCredentials, connect } from "./broker";
+export {
+  Broker, CallSettings, ConnectOptions, DEFAULT_TIMEOUT_SECONDS, ServiceTokenProvider, channelCredentials, connect,
+  isLoopback, serviceConfigFor,
+} from "./broker";
 export { BrokerError, BrokerReason, errorDetailFromMetadata, toBrokerError } from "./errors";
 export {
-  CodePrompt, CodeProvider, LoginOptions, ScriptSessionOptions, ScriptTokenSource, SessionTokenSource,
+  CodePrompt, CodeProvider, LoginOptions, ScriptSessionOptions, SecondFactorRequiredError, ScriptTokenSource, SessionTokenSource,
   ShotgunToken, TokenSourceOptions, login, refresh, revoke, scriptSession, toShotgunToken,
 } from "./session";
 export {

@@ -1,9 +1,9 @@
 // The flows callers use: login() with the two-factor step, refresh(), revoke(),
 // scriptSession(), the caller-custody token sources (single-flight refresh)
 // and toShotgunToken() for pages built on Autodesk's shotgun-nodejs.
-import { Broker } from "./broker";
+import { Broker, CallSettings } from "./broker";
 import { BrokerError } from "./errors";
-import { ClientInfo, Session } from "./generated/credbroker/v1/broker";
+import { ClientInfo, Session, TokenCustody } from "./generated/credbroker/v1/broker";
 
 /** What a code provider is told when asked for a second-factor code. */
 export interface CodePrompt {
@@ -17,28 +17,44 @@ export interface CodePrompt {
 /** Asks the person for a TOTP or backup code. */
 export type CodeProvider = (prompt: CodePrompt) => Promise<string> | string;
 
-export interface LoginOptions {
+export interface LoginOptions extends CallSettings {
   /** The broker's site name; empty or absent means its default site. */
   site?: string;
   /** The end user's address and user agent, as a web backend saw them. */
   client?: Partial<ClientInfo>;
+  /** The person's code when it is known up front: one call, never retried. */
+  code?: string;
+  /** Who keeps the refresh token (default the caller; BROKER answers a sessionId). */
+  custody?: TokenCustody;
+}
+
+/** login() met a two-factor challenge and had no code provider to ask. */
+export class SecondFactorRequiredError extends Error {
+  constructor() {
+    super("the site asks for a second-factor code and no code provider was given");
+    this.name = "SecondFactorRequiredError";
+  }
 }
 
 /**
- * Password login with caller custody. On a challenge, asks `codeProvider` and
- * submits; asks again after INVALID_SECOND_FACTOR while attempts are left.
- * Rejects with a BrokerError otherwise.
+ * Password login. With `options.code` the code goes with BeginLogin (one
+ * call). Otherwise, on a challenge, asks `codeProvider` and submits; asks
+ * again after INVALID_SECOND_FACTOR while attempts are left. Rejects with a
+ * BrokerError otherwise. `options.signal` and deadlines apply to each call.
  */
 export async function login(
-  broker: Broker, username: string, password: string, codeProvider: CodeProvider,
+  broker: Broker, username: string, password: string, codeProvider?: CodeProvider | null,
   options: LoginOptions = {},
 ): Promise<Session> {
+  const settings: CallSettings = { signal: options.signal, deadline: options.deadline, timeoutSeconds: options.timeoutSeconds };
   const result = await broker.beginLogin({
     site: options.site ?? "", username, password, client: options.client,
-  });
+    secondFactorCode: options.code ?? "", custody: options.custody ?? TokenCustody.TOKEN_CUSTODY_CALLER,
+  }, settings);
   if (result.session) return result.session;
   const challenge = result.challenge;
   if (!challenge) throw new Error("the broker answered neither a session nor a challenge");
+  if (!codeProvider) throw new SecondFactorRequiredError();
   let attemptsLeft = challenge.attemptsLeft;
   let previousError: BrokerError | undefined;
   for (;;) {
@@ -48,7 +64,7 @@ export async function login(
     try {
       const answer = await broker.submitSecondFactor({
         challengeId: challenge.challengeId, code, client: options.client,
-      });
+      }, settings);
       if (answer.session) return answer.session;
       throw new Error("the broker answered no session to a second-factor code");
     } catch (error) {
@@ -63,16 +79,16 @@ export async function login(
 }
 
 /** Exchanges a refresh token for a new session (the token sent is spent). */
-export function refresh(broker: Broker, refreshToken: string, options: { site?: string } = {}): Promise<Session> {
-  return broker.refreshSession({ site: options.site ?? "", refreshToken });
+export function refresh(broker: Broker, refreshToken: string, options: { site?: string } & CallSettings = {}): Promise<Session> {
+  return broker.refreshSession({ site: options.site ?? "", refreshToken }, options);
 }
 
 /** Spends a refresh token at the site (idempotent). */
-export async function revoke(broker: Broker, refreshToken: string, options: { site?: string } = {}): Promise<void> {
-  await broker.revokeSession({ site: options.site ?? "", refreshToken });
+export async function revoke(broker: Broker, refreshToken: string, options: { site?: string } & CallSettings = {}): Promise<void> {
+  await broker.revokeSession({ site: options.site ?? "", refreshToken }, options);
 }
 
-export interface ScriptSessionOptions {
+export interface ScriptSessionOptions extends CallSettings {
   site?: string;
   /** Act as this person (the script must be allowed to). */
   sudoAs?: string;
@@ -84,7 +100,7 @@ export function scriptSession(
 ): Promise<Session> {
   return broker.issueScriptSession({
     site: options.site ?? "", scriptName, scriptKey, sudoAsLogin: options.sudoAs ?? "",
-  });
+  }, options);
 }
 
 export interface TokenSourceOptions {
@@ -92,6 +108,20 @@ export interface TokenSourceOptions {
   marginSeconds?: number;
   /** Clock in milliseconds since the epoch (default Date.now). */
   now?: () => number;
+}
+
+/**
+ * Waits for a shared call, or until this caller's signal aborts: the call
+ * goes on for the other callers.
+ */
+function waitFor<T>(shared: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return shared;
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => reject(signal.reason);
+    signal.addEventListener("abort", abort, { once: true });
+    shared.then(resolve, reject).finally(() => signal.removeEventListener("abort", abort));
+  });
 }
 
 function expiresWithin(session: Session, marginSeconds: number, now: number): boolean {
@@ -131,12 +161,15 @@ export class SessionTokenSource {
     this.listeners.push(listener);
   }
 
-  /** An access token valid for at least the margin. */
-  async accessToken(): Promise<string> {
+  /**
+   * An access token valid for at least the margin. `signal` stops this
+   * caller's wait; a refresh under way goes on for the others.
+   */
+  async accessToken(options: { signal?: AbortSignal } = {}): Promise<string> {
     if (!this.inflight && !expiresWithin(this.current, this.margin, this.now())) {
       return this.current.accessToken;
     }
-    return (await this.refreshOnce()).accessToken;
+    return (await waitFor(this.refreshOnce(), options.signal)).accessToken;
   }
 
   /**
@@ -189,18 +222,21 @@ export class ScriptTokenSource {
     return this.current;
   }
 
-  async accessToken(): Promise<string> {
+  /** An access token valid for at least the margin; `signal` stops this caller's wait only. */
+  async accessToken(options: { signal?: AbortSignal } = {}): Promise<string> {
     if (!this.inflight && this.current && !expiresWithin(this.current, this.margin, this.now())) {
       return this.current.accessToken;
     }
     if (!this.inflight) {
-      this.inflight = scriptSession(this.broker, this.scriptName, this.scriptKey, this.options)
+      // The shared call carries no caller's signal: one caller giving up must not fail the others.
+      const { signal: _ignored, ...shared } = this.options;
+      this.inflight = scriptSession(this.broker, this.scriptName, this.scriptKey, shared)
         .then((session) => (this.current = session))
         .finally(() => {
           this.inflight = undefined;
         });
     }
-    return (await this.inflight).accessToken;
+    return (await waitFor(this.inflight, options.signal)).accessToken;
   }
 }
 

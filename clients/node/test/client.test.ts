@@ -4,8 +4,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { InterceptingCall, Interceptor, status } from "@grpc/grpc-js";
 import {
-  Broker, BrokerError, CodePrompt, ScriptTokenSource, SessionTokenSource, connect, login, refresh, revoke,
-  scriptSession, toShotgunToken,
+  Broker, BrokerError, CodePrompt, ScriptTokenSource, SecondFactorRequiredError, SessionTokenSource, TokenCustody,
+  connect, login, refresh, revoke, scriptSession, toShotgunToken,
 } from "../src/index";
 import { Stack, USERS, rejection, totp } from "../src/testing";
 
@@ -184,5 +184,31 @@ describe("credbroker client against the real broker", () => {
     assert.equal(answer.status, 200);
     const body = (await answer.json()) as { data: Array<{ attributes: { name: string } }> };
     assert.ok(body.data.some((p) => p.attributes.name === "Feature Film A"));
+  });
+});
+
+describe("login with the code up front, on a broker of its own", () => {
+  let stack: Stack;
+  let broker: Broker;
+  before(async () => {
+    stack = await Stack.start();
+    broker = connect(stack.brokerAddress);
+  });
+  after(async () => {
+    broker?.close();
+    await stack?.stop();
+  });
+
+  test("the code up front logs in in one call; the custody is sent", async () => {
+    const before = (await stack.requests()).password ?? 0;
+    const session = await login(broker, USERS.heidi.login, USERS.heidi.password, null, { code: totp(USERS.heidi.secret) });
+    assert.equal(session.principal?.userLogin, "heidi");
+    assert.ok(session.refreshToken);
+    assert.equal(((await stack.requests()).password ?? 0) - before, 1);
+    const error = await rejection(login(broker, USERS.heidi.login, USERS.heidi.password, null,
+      { code: totp(USERS.heidi.secret), custody: TokenCustody.TOKEN_CUSTODY_BROKER }));
+    assert.equal(error.code, status.UNIMPLEMENTED); // this broker does not keep sessions yet
+    assert.equal(error.reason, "NOT_IMPLEMENTED");
+    await assert.rejects(login(broker, USERS.grace.login, USERS.grace.password, null), SecondFactorRequiredError);
   });
 });

@@ -1,5 +1,6 @@
 """Python client for the credential broker (credbroker.v1): logins with the 2FA step,
-token sources that refresh before expiry, script sessions and typed errors.
+token sources that refresh before expiry, script sessions and typed errors; credbroker.aio
+has the same client for asyncio.
 
     import credbroker
     client = credbroker.connect("127.0.0.1:50051")
@@ -17,12 +18,17 @@ if _GENERATED not in __path__:
 if not _os.path.exists(_os.path.join(_GENERATED, "v1", "broker_pb2.py")):
     raise ImportError("credbroker: generated code missing; run clients/python/generate.py first")
 
-from credbroker.errors import BrokerError, Reason  # noqa: E402
+from credbroker.errors import (  # noqa: E402
+    AuthenticationError, BrokerError, LimitError, Reason, SecondFactorError, StoreError,
+    UpstreamError)
 from credbroker.client import (  # noqa: E402
-    BrokerClient, Principal, SecondFactorPrompt, Session, connect)
+    BrokerClient, Custody, Principal, SecondFactorPrompt, SecondFactorRequired, Session, connect)
+from credbroker.policy import DEFAULT_TIMEOUT, is_loopback  # noqa: E402
 from credbroker.token_source import ScriptTokenSource, SessionTokenSource  # noqa: E402
 
 __all__ = [
-    "BrokerClient", "BrokerError", "Principal", "Reason", "ScriptTokenSource",
-    "SecondFactorPrompt", "Session", "SessionTokenSource", "connect",
+    "AuthenticationError", "BrokerClient", "BrokerError", "Custody", "LimitError",
+    "SecondFactorError", "StoreError", "UpstreamError", "DEFAULT_TIMEOUT", "Principal", "Reason",
+    "ScriptTokenSource", "SecondFactorPrompt", "SecondFactorRequired", "Session",
+    "SessionTokenSource", "connect", "is_loopback",
 ]

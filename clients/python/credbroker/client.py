@@ -3,14 +3,21 @@ token), the two-step login loop, refresh, revoke and script sessions."""
 
 import dataclasses
 import datetime
-from typing import Callable, Optional, Union
+import enum
+from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence, Tuple, Union
 
 import grpc
 
+from credbroker import policy
 from credbroker.errors import BrokerError, Reason
+from credbroker.policy import DEFAULT_TIMEOUT
 from credbroker.v1 import broker_pb2, broker_pb2_grpc
 
-DEFAULT_TIMEOUT = 20.0
+if TYPE_CHECKING:
+    from credbroker.token_source import ScriptTokenSource, SessionTokenSource
+
+ServiceToken = Union[str, Callable[[], str], None]
+"""A service token, or a function asked for it before every call (a rotated secret)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,7 +40,7 @@ class Session:
     site: str = ""
 
     @classmethod
-    def from_proto(cls, message):
+    def from_proto(cls, message: broker_pb2.Session) -> "Session":
         expire = None
         if message.HasField("expire_time"):
             expire = message.expire_time.ToDatetime().replace(tzinfo=datetime.timezone.utc)
@@ -44,13 +51,23 @@ class Session:
                    principal=Principal(p.user_login, p.script_name, p.sudo_as_login),
                    site=message.site)
 
-    def expires_in(self, now=None):
+    def expires_in(self, now: Optional[float] = None) -> float:
         """Seconds until the access token expires (inf when the broker gave no expiry)."""
         if self.expire_time is None:
             return float("inf")
         if now is None:
             now = datetime.datetime.now(datetime.timezone.utc).timestamp()
         return self.expire_time.timestamp() - now
+
+
+class Custody(enum.IntEnum):
+    """Who keeps a person's refresh token (the proto's TokenCustody)."""
+    CALLER = broker_pb2.TOKEN_CUSTODY_CALLER
+    BROKER = broker_pb2.TOKEN_CUSTODY_BROKER
+
+
+class SecondFactorRequired(Exception):
+    """login() met a two-factor challenge and had no code_provider to ask."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,51 +80,101 @@ class SecondFactorPrompt:
     previous_error: Optional[BrokerError] = None  # set when the last code was wrong
 
 
-def _read(path):
+def _read(path: Optional[str]) -> Optional[bytes]:
     if path is None:
         return None
     with open(path, "rb") as f:
         return f.read()
 
 
-def connect(address, *, ca_file=None, client_cert=None, client_key=None, service_token=None,
-            tls=None, server_name=None, timeout=DEFAULT_TIMEOUT, options=None):
+def _tls_decision(address, ca_file, client_cert, client_key, service_token, tls, insecure):
+    """Whether the channel is TLS, under the connection policy; ValueError when the
+    arguments break it."""
+    if (client_cert is None) != (client_key is None):
+        raise ValueError("client_cert and client_key go together")
+    loopback = policy.is_loopback(address)
+    wants_tls = ca_file is not None or client_cert is not None
+    use_tls = tls if tls is not None else (wants_tls or not (loopback or insecure))
+    if not use_tls:
+        if client_cert is not None or ca_file is not None:
+            raise ValueError("a CA file or client certificate needs TLS")
+        if not loopback and not insecure:
+            raise ValueError("refusing plaintext to %s, which is not this machine: use TLS "
+                             "(ca_file=...) or pass insecure=True" % address)
+        if not loopback and service_token is not None:
+            raise ValueError("refusing to send the service token in the clear to %s: "
+                             "use TLS (ca_file=...)" % address)
+    return use_tls
+
+
+def _expire_of(message) -> Optional[datetime.datetime]:
+    if not message.HasField("expire_time"):
+        return None
+    return message.expire_time.ToDatetime().replace(tzinfo=datetime.timezone.utc)
+
+
+def connect(address: str, *, ca_file: Optional[str] = None, client_cert: Optional[str] = None,
+            client_key: Optional[str] = None, service_token: ServiceToken = None,
+            tls: Optional[bool] = None, insecure: bool = False,
+            server_name: Optional[str] = None, timeout: float = DEFAULT_TIMEOUT,
+            options: Optional[Sequence[Tuple[str, Any]]] = None) -> "BrokerClient":
     """Opens a channel to the broker and returns a BrokerClient.
 
-    Plain TCP unless TLS is asked for (tls=True, or any of ca_file/client_cert/client_key).
+    TLS unless the broker is on this machine: plaintext is used for a loopback address
+    (127.0.0.0/8, ::1, localhost, unix:) when no TLS setting is given, and for any other
+    address only with insecure=True. A service token is never sent in plaintext off this
+    machine, insecure or not (ValueError).
+
     ca_file: PEM bundle to trust (default: the system roots). client_cert/client_key: PEM
     files for mTLS. service_token: a string, or a callable returning one, sent on every call
     as `authorization: Bearer <token>`. server_name overrides the name checked in the
-    broker's certificate. timeout: seconds per call.
+    broker's certificate. timeout: the default deadline of every call, in seconds (10).
+    Calls that are safe to repeat are retried on UNAVAILABLE (clients/service_config.json).
     """
-    if (client_cert is None) != (client_key is None):
-        raise ValueError("client_cert and client_key go together")
-    use_tls = tls if tls is not None else any(x is not None for x in (ca_file, client_cert))
+    use_tls = _tls_decision(address, ca_file, client_cert, client_key, service_token, tls,
+                            insecure)
     opts = list(options or ())
-    if use_tls:
-        credentials = grpc.ssl_channel_credentials(
-            root_certificates=_read(ca_file), private_key=_read(client_key),
-            certificate_chain=_read(client_cert))
-        if server_name:
-            opts.append(("grpc.ssl_target_name_override", server_name))
-        channel = grpc.secure_channel(address, credentials, options=opts)
-    else:
-        if client_cert is not None:
-            raise ValueError("a client certificate needs TLS")
-        channel = grpc.insecure_channel(address, options=opts)
-    return BrokerClient(channel, service_token=service_token, timeout=timeout, own_channel=True)
+    if use_tls and server_name:
+        opts.append(("grpc.ssl_target_name_override", server_name))
+
+    def open_channel(retries):
+        all_opts = opts + policy.channel_options(retries)
+        if not use_tls:
+            channel = grpc.insecure_channel(address, options=all_opts)
+        else:
+            credentials = grpc.ssl_channel_credentials(
+                root_certificates=_read(ca_file), private_key=_read(client_key),
+                certificate_chain=_read(client_cert))
+            channel = grpc.secure_channel(address, credentials, options=all_opts)
+        return grpc.intercept_channel(channel, policy.DefaultDeadline(timeout))
+
+    # The second channel connects only when first used: a login with the code up front.
+    return BrokerClient(open_channel(True), service_token=service_token, timeout=timeout,
+                        own_channel=True, once_channel=open_channel(False))
 
 
 class BrokerClient:
     """Calls the broker. Every failure raises BrokerError. Thread-safe."""
 
-    def __init__(self, channel, *, service_token: Union[str, Callable[[], str], None] = None,
-                 timeout=DEFAULT_TIMEOUT, own_channel=False):
+    def __init__(self, channel: grpc.Channel, *, service_token: ServiceToken = None,
+                 timeout: float = DEFAULT_TIMEOUT, own_channel: bool = False,
+                 once_channel: Optional[grpc.Channel] = None) -> None:
+        """once_channel: a channel without retries, for logins that carry a code (a repeat
+        would count twice against the person's failure budget); default: channel."""
         self._channel = channel
+        self._once_channel = once_channel
         self._stub = broker_pb2_grpc.CredentialBrokerStub(channel)
+        self._once_stub = (broker_pb2_grpc.CredentialBrokerStub(once_channel)
+                           if once_channel is not None else self._stub)
         self._service_token = service_token
         self._timeout = timeout
         self._own_channel = own_channel
+
+    @property
+    def channel(self) -> grpc.Channel:
+        """The channel, for calls this client does not wrap (it carries the service config:
+        deadlines and retries)."""
+        return self._channel
 
     # -- plumbing ------------------------------------------------------------------------
     def _metadata(self):
@@ -127,22 +194,31 @@ class BrokerClient:
         return broker_pb2.ClientInfo(address=client_address or "", user_agent=user_agent or "")
 
     # -- calls ---------------------------------------------------------------------------
-    def login(self, username, password, code_provider, site="", *, client_address="",
-              user_agent=""):
-        """Logs a person in with caller custody and returns a Session.
+    def login(self, username: str, password: str,
+              code_provider: Optional[Callable[[SecondFactorPrompt], str]] = None,
+              site: str = "", *, code: Optional[str] = None, custody: Custody = Custody.CALLER,
+              client_address: str = "", user_agent: str = "") -> Session:
+        """Logs a person in and returns a Session.
 
-        On a 2FA challenge calls code_provider(SecondFactorPrompt) for a code, and asks
-        again after a wrong code while the challenge has attempts left.
+        code: the person's code when it is known up front: one call, never retried (a
+        repeat would count twice against the person's failure budget). Otherwise, on a 2FA
+        challenge, calls code_provider(SecondFactorPrompt) for a code, and asks again after
+        a wrong code while the challenge has attempts left; without a code_provider a
+        challenge raises SecondFactorRequired. custody=Custody.BROKER keeps the refresh
+        token at the broker: the Session carries a session_id instead.
         """
         client = self._client_info(client_address, user_agent)
-        result = self._call(self._stub.BeginLogin, broker_pb2.BeginLoginRequest(
-            site=site, username=username, password=password, client=client))
+        request = broker_pb2.BeginLoginRequest(
+            site=site, username=username, password=password, client=client,
+            second_factor_code=code or "", custody=int(custody))
+        result = self._call(self._once_stub.BeginLogin if code else self._stub.BeginLogin,
+                            request)
         if result.WhichOneof("result") == "session":
             return Session.from_proto(result.session)
+        if code_provider is None:
+            raise SecondFactorRequired(username)
         challenge = result.challenge
-        expire = None
-        if challenge.HasField("expire_time"):
-            expire = challenge.expire_time.ToDatetime().replace(tzinfo=datetime.timezone.utc)
+        expire = _expire_of(challenge)
         attempts_left, previous = challenge.attempts_left, None
         while True:
             code = code_provider(SecondFactorPrompt(username, site, attempts_left, expire,
@@ -162,38 +238,43 @@ class BrokerClient:
             raise BrokerError(grpc.StatusCode.INTERNAL, "the broker answered a second challenge",
                               Reason.INTERNAL)
 
-    def refresh(self, refresh_token, site=""):
+    def refresh(self, refresh_token: str, site: str = "") -> Session:
         """Spends refresh_token for a new Session (new access and refresh tokens)."""
         return Session.from_proto(self._call(self._stub.RefreshSession,
                                              broker_pb2.RefreshSessionRequest(
                                                  site=site, refresh_token=refresh_token)))
 
-    def revoke(self, refresh_token, site=""):
+    def revoke(self, refresh_token: str, site: str = "") -> None:
         """Spends refresh_token at the site. Idempotent."""
         self._call(self._stub.RevokeSession,
                    broker_pb2.RevokeSessionRequest(site=site, refresh_token=refresh_token))
 
-    def script_session(self, name, key="", sudo_as="", site=""):
+    def script_session(self, name: str, key: str = "", sudo_as: str = "",
+                       site: str = "") -> Session:
         """A script-key Session (no refresh token: ask again). Empty key = broker keyring."""
         return Session.from_proto(self._call(self._stub.IssueScriptSession,
                                              broker_pb2.IssueScriptSessionRequest(
                                                  site=site, script_name=name, script_key=key,
                                                  sudo_as_login=sudo_as)))
 
-    def session_token_source(self, session, *, margin=60.0):
+    def session_token_source(self, session: Session, *,
+                             margin: float = 60.0) -> "SessionTokenSource":
         from credbroker.token_source import SessionTokenSource
         return SessionTokenSource(self, session, margin=margin)
 
-    def script_token_source(self, name, key="", sudo_as="", site="", *, margin=60.0):
+    def script_token_source(self, name: str, key: str = "", sudo_as: str = "", site: str = "",
+                            *, margin: float = 60.0) -> "ScriptTokenSource":
         from credbroker.token_source import ScriptTokenSource
         return ScriptTokenSource(self, name, key, sudo_as, site, margin=margin)
 
-    def close(self):
+    def close(self) -> None:
         if self._own_channel:
             self._channel.close()
+            if self._once_channel is not None:
+                self._once_channel.close()
 
-    def __enter__(self):
+    def __enter__(self) -> "BrokerClient":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: Any) -> None:
         self.close()

@@ -1,7 +1,11 @@
-"""Typed broker errors: every failed call raises BrokerError carrying the gRPC code and the
-ErrorDetail (reason, attempts_left, retry_after, metadata) from grpc-status-details-bin."""
+"""Typed broker errors: every failed call raises BrokerError (or the subclass of its reason's
+family: AuthenticationError, SecondFactorError, LimitError, UpstreamError, StoreError) carrying
+the gRPC code and the ErrorDetail (reason, attempts_left, retry_after, metadata) from
+grpc-status-details-bin."""
 
 import datetime
+import enum
+from typing import Dict, Mapping, Optional, Type, Union
 
 import grpc
 
@@ -10,8 +14,9 @@ from credbroker.v1 import broker_pb2
 _DETAILS_KEY = "grpc-status-details-bin"
 
 
-class Reason:
-    """The machine-readable reasons of docs/api.md (compare with BrokerError.reason)."""
+class Reason(str, enum.Enum):
+    """The machine-readable reasons of docs/api.md. A str Enum: `error.reason ==
+    Reason.TOO_MANY_ATTEMPTS` and `error.reason == "TOO_MANY_ATTEMPTS"` both hold."""
     INVALID_REQUEST = "INVALID_REQUEST"
     UNKNOWN_SITE = "UNKNOWN_SITE"
     INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
@@ -31,6 +36,9 @@ class Reason:
     NOT_IMPLEMENTED = "NOT_IMPLEMENTED"
     INTERNAL = "INTERNAL"
 
+    def __str__(self) -> str:
+        return self.value
+
 
 class BrokerError(Exception):
     """A failed broker call.
@@ -40,8 +48,20 @@ class BrokerError(Exception):
     attempts_left: int; retry_after: datetime.timedelta or None; metadata: dict.
     """
 
-    def __init__(self, code, message, reason="", attempts_left=0, retry_after=None,
-                 metadata=None):
+    code: grpc.StatusCode
+    message: str
+    reason: Union[Reason, str]
+    attempts_left: int
+    retry_after: Optional[datetime.timedelta]
+    metadata: Dict[str, str]
+
+    def __init__(self, code: grpc.StatusCode, message: str, reason: Union[Reason, str] = "",
+                 attempts_left: int = 0, retry_after: Optional[datetime.timedelta] = None,
+                 metadata: Optional[Mapping[str, str]] = None) -> None:
+        try:
+            reason = Reason(reason) if reason else ""
+        except ValueError:
+            pass  # a reason newer than this client: kept as the string
         super().__init__("%s: %s%s" % (code.name if code else "UNKNOWN", message,
                                        " [%s]" % reason if reason else ""))
         self.code = code
@@ -52,13 +72,14 @@ class BrokerError(Exception):
         self.metadata = dict(metadata or {})
 
     @property
-    def retryable(self):
+    def retryable(self) -> bool:
         """Only UNAVAILABLE is safe to retry automatically."""
         return self.code == grpc.StatusCode.UNAVAILABLE
 
     @classmethod
-    def from_rpc_error(cls, error):
-        """Builds a BrokerError from a grpc.RpcError (a grpc.Call)."""
+    def from_rpc_error(cls, error: grpc.RpcError) -> "BrokerError":
+        """Builds the BrokerError subclass of the reason's family from a grpc.RpcError (a
+        grpc.Call or a grpc.aio.AioRpcError)."""
         code = error.code() if hasattr(error, "code") else grpc.StatusCode.UNKNOWN
         message = error.details() if hasattr(error, "details") else str(error)
         trailers = error.trailing_metadata() if hasattr(error, "trailing_metadata") else None
@@ -77,6 +98,45 @@ class BrokerError(Exception):
                         retry_after = datetime.timedelta(
                             seconds=detail.retry_after.seconds,
                             microseconds=detail.retry_after.nanos // 1000)
-                    return cls(code, message or status.message, detail.reason,
-                               detail.attempts_left, retry_after, detail.metadata)
+                    family = _FAMILIES.get(detail.reason, BrokerError)
+                    return family(code, message or status.message, detail.reason,
+                                  detail.attempts_left, retry_after, detail.metadata)
         return cls(code, message or "")
+
+
+class AuthenticationError(BrokerError):
+    """Who is asking was not accepted: wrong password or script key, spent refresh token,
+    a caller the broker does not know or allow, or a site that needs SSO."""
+
+
+class SecondFactorError(BrokerError):
+    """The two-factor step failed: wrong code (see attempts_left), challenge gone or busy."""
+
+
+class LimitError(BrokerError):
+    """Too many failures: wait retry_after before trying again."""
+
+
+class UpstreamError(BrokerError):
+    """The ShotGrid site is unreachable or answered something unreadable (retryable)."""
+
+
+class StoreError(BrokerError):
+    """The broker's state store is unavailable (retryable)."""
+
+
+_FAMILIES: Dict[str, Type[BrokerError]] = {
+    Reason.INVALID_CREDENTIALS: AuthenticationError,
+    Reason.REFRESH_TOKEN_INVALID: AuthenticationError,
+    Reason.INVALID_SCRIPT_KEY: AuthenticationError,
+    Reason.CALLER_UNAUTHENTICATED: AuthenticationError,
+    Reason.CALLER_NOT_ALLOWED: AuthenticationError,
+    Reason.SSO_REQUIRED: AuthenticationError,
+    Reason.INVALID_SECOND_FACTOR: SecondFactorError,
+    Reason.CHALLENGE_NOT_FOUND: SecondFactorError,
+    Reason.CHALLENGE_BUSY: SecondFactorError,
+    Reason.TOO_MANY_ATTEMPTS: LimitError,
+    Reason.UPSTREAM_UNAVAILABLE: UpstreamError,
+    Reason.UPSTREAM_PROTOCOL_ERROR: UpstreamError,
+    Reason.STORE_UNAVAILABLE: StoreError,
+}

@@ -139,3 +139,19 @@ def test_an_unreachable_broker_is_a_retryable_error_without_reason(stack):
     client.close()
     assert raised.value.code == grpc.StatusCode.UNAVAILABLE
     assert raised.value.reason == "" and raised.value.retryable
+
+
+def test_the_code_up_front_logs_in_in_one_call(stack):
+    client = stack.connect()
+    before = stack.requests("password")
+    session = client.login("heidi", USERS["heidi"][0], code=totp(USERS["heidi"][1]))
+    assert session.principal.user_login == "heidi" and session.refresh_token
+    assert stack.requests("password") - before == 1  # no challenge round trip
+    # The custody is sent: this broker does not keep sessions yet.
+    with pytest.raises(BrokerError) as raised:
+        client.login("heidi", USERS["heidi"][0], code=totp(USERS["heidi"][1]),
+                     custody=credbroker.Custody.BROKER)
+    assert raised.value.code == grpc.StatusCode.UNIMPLEMENTED
+    assert raised.value.reason is Reason.NOT_IMPLEMENTED
+    with pytest.raises(credbroker.SecondFactorRequired):
+        client.login("grace", USERS["grace"][0])  # a challenge and no code provider

@@ -1,0 +1,139 @@
+"""The asyncio client (grpc.aio), beside the synchronous one: the same connection policy,
+calls and errors, for services built on asyncio.
+
+    from credbroker import aio
+    async with aio.connect("127.0.0.1:50051") as client:
+        session = await client.script_session("ingest-bot")
+"""
+
+import asyncio
+import inspect
+from typing import Any, Awaitable, Callable, Optional, Union
+
+import grpc
+import grpc.aio
+
+from credbroker import policy
+from credbroker.client import (Custody, SecondFactorPrompt, SecondFactorRequired, Session,
+                               _expire_of, _read, _tls_decision)
+from credbroker.errors import BrokerError, Reason
+from credbroker.v1 import broker_pb2, broker_pb2_grpc
+
+CodeProvider = Callable[[SecondFactorPrompt], Union[str, Awaitable[str]]]
+ServiceToken = Union[str, Callable[[], str], None]
+
+
+def connect(address: str, *, ca_file: Optional[str] = None, client_cert: Optional[str] = None,
+            client_key: Optional[str] = None, service_token: ServiceToken = None,
+            tls: Optional[bool] = None, insecure: bool = False,
+            server_name: Optional[str] = None, timeout: float = policy.DEFAULT_TIMEOUT,
+            options: Any = None) -> "AsyncBrokerClient":
+    """credbroker.connect() for asyncio: the same arguments and connection policy. Call it
+    from a running event loop (grpc.aio binds the channel to it)."""
+    use_tls = _tls_decision(address, ca_file, client_cert, client_key, service_token, tls,
+                            insecure)
+    opts = list(options or ())
+    if use_tls and server_name:
+        opts.append(("grpc.ssl_target_name_override", server_name))
+
+    def open_channel(retries: bool) -> grpc.aio.Channel:
+        # The calls below always pass their timeout: no DefaultDeadline interceptor needed.
+        all_opts = opts + policy.channel_options(retries)
+        if not use_tls:
+            return grpc.aio.insecure_channel(address, options=all_opts)
+        credentials = grpc.ssl_channel_credentials(
+            root_certificates=_read(ca_file), private_key=_read(client_key),
+            certificate_chain=_read(client_cert))
+        return grpc.aio.secure_channel(address, credentials, options=all_opts)
+
+    return AsyncBrokerClient(open_channel(True), open_channel(False),
+                             service_token=service_token, timeout=timeout)
+
+
+class AsyncBrokerClient:
+    """Calls the broker from asyncio. Every failure raises a BrokerError (subclass)."""
+
+    def __init__(self, channel: grpc.aio.Channel, once_channel: grpc.aio.Channel, *,
+                 service_token: ServiceToken = None,
+                 timeout: float = policy.DEFAULT_TIMEOUT) -> None:
+        self._channel = channel
+        self._once_channel = once_channel  # no retries: logins that carry a code
+        self._stub = broker_pb2_grpc.CredentialBrokerStub(channel)
+        self._once_stub = broker_pb2_grpc.CredentialBrokerStub(once_channel)
+        self._service_token = service_token
+        self._timeout = timeout
+
+    async def _call(self, method: Any, request: Any, timeout: Optional[float]) -> Any:
+        token = self._service_token() if callable(self._service_token) else self._service_token
+        metadata = (("authorization", "Bearer " + token),) if token else None
+        try:
+            return await method(request, timeout=timeout or self._timeout, metadata=metadata)
+        except grpc.aio.AioRpcError as error:
+            raise BrokerError.from_rpc_error(error) from None
+
+    async def login(self, username: str, password: str,
+                    code_provider: Optional[CodeProvider] = None, site: str = "", *,
+                    code: Optional[str] = None, custody: Custody = Custody.CALLER,
+                    timeout: Optional[float] = None) -> Session:
+        """BrokerClient.login() for asyncio; code_provider may be a coroutine function."""
+        request = broker_pb2.BeginLoginRequest(site=site, username=username, password=password,
+                                               second_factor_code=code or "",
+                                               custody=int(custody))
+        result = await self._call(self._once_stub.BeginLogin if code else self._stub.BeginLogin,
+                                  request, timeout)
+        if result.WhichOneof("result") == "session":
+            return Session.from_proto(result.session)
+        if code_provider is None:
+            raise SecondFactorRequired(username)
+        challenge = result.challenge
+        attempts_left, previous = challenge.attempts_left, None
+        while True:
+            answer = code_provider(SecondFactorPrompt(username, site, attempts_left,
+                                                      _expire_of(challenge), previous))
+            if inspect.isawaitable(answer):
+                answer = await answer
+            try:
+                result = await self._call(self._stub.SubmitSecondFactor,
+                                          broker_pb2.SubmitSecondFactorRequest(
+                                              challenge_id=challenge.challenge_id,
+                                              code=answer or ""), timeout)
+            except BrokerError as error:
+                if error.reason == Reason.INVALID_SECOND_FACTOR and error.attempts_left > 0:
+                    attempts_left, previous = error.attempts_left, error
+                    continue
+                raise
+            if result.WhichOneof("result") == "session":
+                return Session.from_proto(result.session)
+            raise BrokerError(grpc.StatusCode.INTERNAL, "the broker answered a second challenge",
+                              Reason.INTERNAL)
+
+    async def refresh(self, refresh_token: str, site: str = "", *,
+                      timeout: Optional[float] = None) -> Session:
+        """Spends refresh_token for a new Session. Never retried (single-use token)."""
+        return Session.from_proto(await self._call(
+            self._stub.RefreshSession,
+            broker_pb2.RefreshSessionRequest(site=site, refresh_token=refresh_token), timeout))
+
+    async def revoke(self, refresh_token: str, site: str = "", *,
+                     timeout: Optional[float] = None) -> None:
+        """Spends refresh_token at the site. Idempotent."""
+        await self._call(self._stub.RevokeSession,
+                         broker_pb2.RevokeSessionRequest(site=site, refresh_token=refresh_token),
+                         timeout)
+
+    async def script_session(self, name: str, key: str = "", sudo_as: str = "", site: str = "",
+                             *, timeout: Optional[float] = None) -> Session:
+        """A script-key Session. Empty key = the broker's keyring."""
+        return Session.from_proto(await self._call(
+            self._stub.IssueScriptSession,
+            broker_pb2.IssueScriptSessionRequest(site=site, script_name=name, script_key=key,
+                                                 sudo_as_login=sudo_as), timeout))
+
+    async def close(self) -> None:
+        await asyncio.gather(self._channel.close(), self._once_channel.close())
+
+    async def __aenter__(self) -> "AsyncBrokerClient":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.close()
