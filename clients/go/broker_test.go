@@ -329,10 +329,12 @@ func TestTheCodeUpFrontLogsInInOneCall(t *testing.T) {
 	if got := requests(t, site)["password"] - before; got != 1 {
 		t.Fatalf("password grants at the site: %d, want 1", got)
 	}
-	// The custody is sent: this broker does not keep sessions yet.
-	_, err = c.Login(ctx, "heidi", "heidi-password-1", nil, WithCode(totp(secret, time.Now())),
+	// Broker custody: a session id and no refresh token (a backup code, as the TOTP code is spent).
+	held, err := c.Login(ctx, "heidi", "heidi-password-1", nil, WithCode("8714-2295"),
 		WithCustody(pb.TokenCustody_TOKEN_CUSTODY_BROKER))
-	wantReason(t, err, codes.Unimplemented, "NOT_IMPLEMENTED")
+	if err != nil || len(held.GetSessionId()) != 64 || held.GetRefreshToken() != "" {
+		t.Fatalf("held session %v, %v", held, err)
+	}
 	if _, err := c.Login(ctx, "grace", "grace-password-1", nil); err != ErrSecondFactorRequired {
 		t.Fatalf("a challenge without a CodeProvider: %v", err)
 	}

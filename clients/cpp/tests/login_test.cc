@@ -72,12 +72,12 @@ TEST_F(LoginTest, TheCodeUpFrontLogsInInOneCall) {
   EXPECT_EQ(session.principal().user_login(), "heidi");
   EXPECT_FALSE(session.refresh_token().empty());
   EXPECT_EQ(site_->Requests("password"), 1);  // no challenge round trip
-  // The custody is sent: this broker does not keep sessions yet.
+  // Broker custody: a session id and no refresh token (a backup code, as the TOTP code is spent).
   options.custody = v1::TOKEN_CUSTODY_BROKER;
-  const BrokerError error =
-      ErrorOf([&] { client::Login(*stub_, "heidi", "heidi-password-1", nullptr, options); });
-  EXPECT_EQ(error.code(), grpc::StatusCode::UNIMPLEMENTED);
-  EXPECT_EQ(error.reason(), "NOT_IMPLEMENTED");
+  options.code = "8714-2295";
+  const v1::Session held = client::Login(*stub_, "heidi", "heidi-password-1", nullptr, options);
+  EXPECT_EQ(held.session_id().size(), 64u);
+  EXPECT_TRUE(held.refresh_token().empty());
 }
 
 TEST_F(LoginTest, ReasksAfterWrongCode) {

@@ -147,11 +147,9 @@ def test_the_code_up_front_logs_in_in_one_call(stack):
     session = client.login("heidi", USERS["heidi"][0], code=totp(USERS["heidi"][1]))
     assert session.principal.user_login == "heidi" and session.refresh_token
     assert stack.requests("password") - before == 1  # no challenge round trip
-    # The custody is sent: this broker does not keep sessions yet.
-    with pytest.raises(BrokerError) as raised:
-        client.login("heidi", USERS["heidi"][0], code=totp(USERS["heidi"][1]),
-                     custody=credbroker.Custody.BROKER)
-    assert raised.value.code == grpc.StatusCode.UNIMPLEMENTED
-    assert raised.value.reason is Reason.NOT_IMPLEMENTED
+    # Broker custody: a session id and no refresh token (a backup code, as the TOTP code is spent).
+    held = client.login("heidi", USERS["heidi"][0], code="8714-2295",
+                        custody=credbroker.Custody.BROKER)
+    assert len(held.session_id) == 64 and not held.refresh_token
     with pytest.raises(credbroker.SecondFactorRequired):
         client.login("grace", USERS["grace"][0])  # a challenge and no code provider
