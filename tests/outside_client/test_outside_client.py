@@ -205,7 +205,7 @@ def test_every_other_reason_a_caller_can_meet(generated, stub, running):
                  grpc.StatusCode.NOT_FOUND, "UNKNOWN_SITE")
     expect_error(generated,
                  lambda: stub.GetAccessToken(pb.GetAccessTokenRequest(session_id="s"), timeout=20),
-                 grpc.StatusCode.UNIMPLEMENTED, "NOT_IMPLEMENTED")
+                 grpc.StatusCode.NOT_FOUND, "SESSION_NOT_FOUND")
     assert site_requests(site_url, "password") == before  # none of these reached the site
 
     for _ in range(5):

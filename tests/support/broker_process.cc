@@ -17,13 +17,13 @@ std::string BrokerConfigYaml(const BrokerOptions& options) {
 }
 
 BrokerProcess::BrokerProcess(const TempDir& dir, const BrokerOptions& options) {
-  const std::string config = dir.Write("broker.yaml", BrokerConfigYaml(options));
-  const std::string port_file = dir.File("broker.port");
-  stderr_path_ = dir.File("broker.err");
+  const std::string config = dir.Write(options.name + ".yaml", BrokerConfigYaml(options));
+  const std::string port_file = dir.File(options.name + ".port");
+  stderr_path_ = dir.File(options.name + ".err");
   process_ = std::make_unique<ChildProcess>(
       std::vector<std::string>{BinaryPath("credential-broker"), "--config", config, "--port-file",
                                port_file},
-      std::vector<std::string>{}, dir.File("broker.out"), stderr_path_);
+      std::vector<std::string>{}, dir.File(options.name + ".out"), stderr_path_);
   const int port = WaitForPortFile(port_file, *process_);
   if (port == 0) throw std::runtime_error("credential-broker did not start: " + Logs());
   address_ = "127.0.0.1:" + std::to_string(port);

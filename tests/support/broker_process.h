@@ -23,6 +23,8 @@ struct BrokerOptions {
   std::string extra_yaml;
   std::string listen = "127.0.0.1:0";
   std::string log_level = "info";
+  // Names its files in the test's directory, so several brokers can share one.
+  std::string name = "broker";
 };
 
 class BrokerProcess {

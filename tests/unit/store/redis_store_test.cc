@@ -26,7 +26,7 @@
 #include "absl/time/clock.h"
 #include "broker/common/errors.h"
 #include "gtest/gtest.h"
-#include "tests/unit/store/redis_server.h"
+#include "tests/support/redis_server.h"
 #include "tests/unit/store/store_conformance.h"
 
 namespace credbroker {

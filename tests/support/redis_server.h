@@ -48,8 +48,10 @@ class RedisServer {
   // Starts a server on a free port; with a password it requires AUTH. The
   // password goes in a config file (and a password file for the store), never
   // on a command line.
+  // With `append_only`, every write is fsynced to an append-only file, so a
+  // restart keeps what was written.
   static absl::StatusOr<std::unique_ptr<RedisServer>> Start(
-      const std::optional<std::string>& password = std::nullopt) {
+      const std::optional<std::string>& password = std::nullopt, bool append_only = false) {
     std::optional<std::string> binary = FindBinary();
     if (!binary) return absl::NotFoundError("redis-server is not installed");
     // Another process may take the free port before redis-server binds it
@@ -60,7 +62,8 @@ class RedisServer {
       if (mkdtemp(dir_template) == nullptr) return absl::InternalError("mkdtemp failed");
       absl::StatusOr<int> port = FreePort();
       if (!port.ok()) return port.status();
-      std::unique_ptr<RedisServer> server(new RedisServer(*binary, dir_template, *port, password));
+      std::unique_ptr<RedisServer> server(
+          new RedisServer(*binary, dir_template, *port, password, append_only));
       if (absl::Status s = server->WriteConfig(); !s.ok()) return s;
       last = server->Restart();
       if (last.ok()) return server;
@@ -145,11 +148,13 @@ class RedisServer {
   }
 
  private:
-  RedisServer(std::string binary, std::string dir, int port, std::optional<std::string> password)
+  RedisServer(std::string binary, std::string dir, int port, std::optional<std::string> password,
+              bool append_only)
       : binary_(std::move(binary)),
         dir_(std::move(dir)),
         port_(port),
-        password_(std::move(password)) {}
+        password_(std::move(password)),
+        append_only_(append_only) {}
 
   static absl::StatusOr<int> FreePort() {
     const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -173,7 +178,7 @@ class RedisServer {
     config << "port " << port_ << "\n"
            << "bind 127.0.0.1\n"
            << "save \"\"\n"
-           << "appendonly no\n"
+           << (append_only_ ? "appendonly yes\nappendfsync always\n" : "appendonly no\n")
            << "daemonize no\n"
            << "dir " << dir_ << "\n";
     if (password_) {
@@ -210,6 +215,7 @@ class RedisServer {
   const std::string dir_;
   const int port_;
   const std::optional<std::string> password_;
+  const bool append_only_;
   pid_t pid_ = -1;
 };
 
