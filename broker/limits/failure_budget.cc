@@ -63,11 +63,16 @@ void FailureBudget::Reserve(absl::string_view site, absl::string_view username,
       [this, reservation, member, done = std::move(done)](absl::StatusOr<WindowState> person) {
         if (!person.ok()) return done(person.status());
         if (!person->added) return done(Refusal(*person, "for this user"));
-        store_.ReserveInWindow(
-            reservation->address_key, member, settings_.per_address_max_failures,
-            settings_.per_address_window, /*evict_oldest=*/false,
+        // The address counts answered failures only: a web backend's many
+        // users log in at once from one address, and each of them is held
+        // to their own budget above.
+        store_.ReadWindow(
+            reservation->address_key,
             [this, reservation, member, done](absl::StatusOr<WindowState> address) {
-              if (address.ok() && address->added) return done(*reservation);
+              if (address.ok() &&
+                  static_cast<int>(address->members.size()) < settings_.per_address_max_failures) {
+                return done(*reservation);
+              }
               // Give the person's place back before answering.
               absl::Status refusal =
                   address.ok() ? Refusal(*address, "from this address") : address.status();

@@ -50,8 +50,8 @@ class FailureBudget {
   FailureBudget(StateStore& store, const Clock& clock, FailureBudgetSettings settings)
       : store_(store), clock_(clock), settings_(settings) {}
 
-  // Reserves a place for `username` on `site` and for `address`, or answers
-  // TOO_MANY_ATTEMPTS with retry_after: short while places are only held by
+  // Reserves a place for `username` on `site` while `address` is under its
+  // limit, or answers TOO_MANY_ATTEMPTS with retry_after: short while places are only held by
   // calls still at the site, else until the oldest failure leaves the window.
   void Reserve(absl::string_view site, absl::string_view username, absl::string_view address,
                ReserveCallback done);

@@ -84,6 +84,11 @@ class StateStore {
   // Removes `member` from the window; an absent member is fine.
   virtual void RemoveFromWindow(const std::string& key, const std::string& member,
                                 WindowCallback done) = 0;
+  // The window's live members. (Removing the empty name, which no member
+  // has, prunes and reads in one atomic step.)
+  void ReadWindow(const std::string& key, WindowCallback done) {
+    RemoveFromWindow(key, "", std::move(done));
+  }
 };
 
 }  // namespace credbroker

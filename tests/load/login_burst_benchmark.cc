@@ -26,6 +26,7 @@ namespace v1 = credbroker::v1;
 using Clock = std::chrono::steady_clock;
 
 struct Call {
+  v1::BeginLoginRequest request;
   grpc::ClientContext context;
   v1::LoginResult result;
   grpc::Status status;
@@ -57,12 +58,17 @@ int main(int argc, char** argv) {
   const std::string broker = Flag(argc, argv, "--broker", "");
   const int calls = std::atoi(Flag(argc, argv, "--calls", "1000").c_str());
   const std::string username = Flag(argc, argv, "--username", "alice");
+  // With --users N, call i logs in USERNAME-(i mod N): different people,
+  // each with a failure budget of their own.
+  const int users = std::max(0, std::atoi(Flag(argc, argv, "--users", "0").c_str()));
   const char* password =
       std::getenv(Flag(argc, argv, "--password-env", "CREDBROKER_PASSWORD").c_str());
   const int broker_pid = std::atoi(Flag(argc, argv, "--broker-pid", "0").c_str());
+  // "broker": each login ends in a session the broker holds.
+  const bool broker_custody = Flag(argc, argv, "--custody", "caller") == "broker";
   if (broker.empty() || calls <= 0 || password == nullptr) {
     std::cerr << "usage: login_burst_benchmark --broker HOST:PORT --calls N --username U "
-                 "--password-env VAR [--broker-pid PID]\n";
+                 "--password-env VAR [--users N] [--broker-pid PID] [--custody caller|broker]\n";
     return 2;
   }
 
@@ -86,13 +92,17 @@ int main(int argc, char** argv) {
 
   grpc::CompletionQueue queue;
   std::vector<std::unique_ptr<Call>> all(calls);
-  v1::BeginLoginRequest request;
-  request.set_username(username);
-  request.set_password(password);
-  const Clock::time_point start = Clock::now();
   for (int i = 0; i < calls; ++i) {
     all[i] = std::make_unique<Call>();
+    v1::BeginLoginRequest& request = all[i]->request;
+    request.set_username(users == 0 ? username : username + "-" + std::to_string(i % users));
+    request.set_password(password);
+    if (broker_custody) request.set_custody(v1::TOKEN_CUSTODY_BROKER);
+  }
+  const Clock::time_point start = Clock::now();
+  for (int i = 0; i < calls; ++i) {
     Call* call = all[i].get();
+    const v1::BeginLoginRequest& request = call->request;
     call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
     call->started = Clock::now();
     call->reader = stub->AsyncBeginLogin(&call->context, request, &queue);

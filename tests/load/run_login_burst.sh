@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Scenario: N concurrent BeginLogin calls (default 1,000) through the broker
-# against a fake site that answers every token request in 300 ms (2FA on, so
-# each login ends in a challenge). Prints the load tool's figures.
+# Scenario: N concurrent BeginLogin calls (default 1,000) by N different people
+# through the broker against a fake site that answers every token request in
+# 300 ms (2FA on, so each login ends in a challenge). Prints the load tool's
+# figures. (One person's logins beyond the failure budget's places in flight
+# are refused at once: docs/api.md, "Guessing limits".)
 #
 # usage: tests/load/run_login_burst.sh [CALLS] [LATENCY_MS]
 set -euo pipefail
@@ -25,7 +27,9 @@ wait_for_file() {
 }
 
 ulimit -n "$(ulimit -Hn)"
+"$ROOT/tests/load/write_load_fixtures.sh" "$CALLS" "$WORK/fixtures.json"
 "$BUILD_DIR/tests/fake_shotgrid/fake-shotgrid" --two-factor --quiet --listen 127.0.0.1:0 \
+  --fixtures "$WORK/fixtures.json" \
   --port-file "$WORK/site.port" >/dev/null 2>&1 &
 PIDS+=($!)
 wait_for_file "$WORK/site.port"
@@ -48,7 +52,7 @@ PIDS+=($BROKER_PID)
 wait_for_file "$WORK/broker.port"
 
 echo "scenario: $CALLS concurrent BeginLogin, site latency ${LATENCY_MS} ms, $(nproc) cores"
-CREDBROKER_PASSWORD=alice-password-1 "$BUILD_DIR/tests/load/login_burst_benchmark" \
-  --broker "127.0.0.1:$(cat "$WORK/broker.port")" --calls "$CALLS" --username alice \
+CREDBROKER_PASSWORD=load-password-1 "$BUILD_DIR/tests/load/login_burst_benchmark" \
+  --broker "127.0.0.1:$(cat "$WORK/broker.port")" --calls "$CALLS" --username load --users "$CALLS" \
   --password-env CREDBROKER_PASSWORD --broker-pid "$BROKER_PID"
 echo "site saw: $(curl -s "$SITE/_fake/stats" | grep -o '"password":[0-9]*') token requests"
