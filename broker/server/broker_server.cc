@@ -289,10 +289,24 @@ absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(const Config& 
   for (grpc::Server* server : {broker->server_.get(), broker->health_server_.get()}) {
     if (server == nullptr) continue;
     grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
-    health->SetServingStatus(kServiceName, true);
+    health->SetServingStatus(kServiceName, false);
     health->SetServingStatus("", true);
   }
+  broker->WatchReadiness();
   return broker;
+}
+
+void BrokerServer::WatchReadiness() {
+  if (stopping_) return;
+  const bool ready = store_->Reachable();
+  if (ready != ready_.exchange(ready)) {
+    for (grpc::Server* server : {server_.get(), health_server_.get()}) {
+      if (server != nullptr) server->GetHealthCheckService()->SetServingStatus(kServiceName, ready);
+    }
+    logger_.Log(ready ? LogLevel::kInfo : LogLevel::kWarn, "readiness",
+                {{"serving", ready}, {"store_reachable", ready}});
+  }
+  scheduler_.RunAfter(absl::Milliseconds(250), [this] { WatchReadiness(); });
 }
 
 BrokerServer::~BrokerServer() {
@@ -302,6 +316,7 @@ BrokerServer::~BrokerServer() {
 }
 
 void BrokerServer::Shutdown(absl::Duration grace) {
+  stopping_ = true;
   // Probes see NOT_SERVING while in-flight calls drain.
   if (health_server_) health_server_->GetHealthCheckService()->Shutdown();
   server_->GetHealthCheckService()->Shutdown();

@@ -6,6 +6,7 @@
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
 #include <memory>
 
 #include "absl/status/statusor.h"
@@ -54,6 +55,10 @@ class BrokerServer {
   absl::Status StartReloading();
   void OnKeyringChanged();
   void OnPolicyChanged();
+  // Readiness follows the store: the service's health is SERVING only while
+  // the store is reachable (the process's own health, "", stays SERVING:
+  // liveness must not restart a replica because Redis is away).
+  void WatchReadiness();
 
   const Config config_;
   Logger& logger_;
@@ -74,8 +79,6 @@ class BrokerServer {
   ScriptSessions scripts_;
   CallerAuthorizer authorizer_;
   BrokerService service_;
-  // Declared after what their tasks use, so they stop first.
-  ThreadScheduler scheduler_;
   std::unique_ptr<DirectoryWatcher> keyring_watcher_;
   std::unique_ptr<DirectoryWatcher> policy_watcher_;
   std::unique_ptr<grpc::Server> server_;
@@ -84,6 +87,11 @@ class BrokerServer {
   grpc::CallbackGenericService health_unimplemented_;
   std::unique_ptr<grpc::Server> health_server_;
   int health_port_ = 0;
+  std::atomic<bool> ready_{false};
+  std::atomic<bool> stopping_{false};
+  // Declared after everything its tasks use (renewals, lease polls, the
+  // readiness watch on the servers), so it stops first.
+  ThreadScheduler scheduler_;
 };
 
 }  // namespace credbroker

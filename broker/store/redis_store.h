@@ -90,6 +90,7 @@ class RedisStore final : public StateStore {
 
   // Whether the store holds a ready connection (for readiness probes).
   bool connected() const { return connected_.load(std::memory_order_acquire); }
+  bool Reachable() const override { return connected(); }
 
   void Get(const std::string& key, ValueCallback done) override;
   void Put(const std::string& key, std::string value, absl::Duration ttl,

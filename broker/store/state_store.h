@@ -49,6 +49,10 @@ class StateStore {
 
   virtual ~StateStore() = default;
 
+  // Whether the store can be used right now, for readiness probes: a
+  // networked store answers from its connection state, without a round trip.
+  virtual bool Reachable() const { return true; }
+
   // The value under `key`, or nullopt when absent or expired.
   virtual void Get(const std::string& key, ValueCallback done) = 0;
   // Stores `value` under `key` for `ttl`, replacing any value.

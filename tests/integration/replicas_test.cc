@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "broker_fixture.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "redis_server.h"
 #include "service_tokens.h"
 
@@ -211,6 +212,35 @@ TEST_F(ReplicasTest, RedisRestartedWithAppendOnlyFileKeepsSessionsUnderLoad) {
     }
     EXPECT_GRPC_OK(status) << "session " << i;
   }
+}
+
+// Polls a replica's health for `service` until it reads `want` (or 10 s pass).
+bool HealthBecomes(BrokerProcess& replica, const std::string& service,
+                   grpc::health::v1::HealthCheckResponse::ServingStatus want) {
+  auto health = grpc::health::v1::Health::NewStub(replica.Channel());
+  for (int i = 0; i < 200; ++i) {
+    grpc::health::v1::HealthCheckRequest request;
+    request.set_service(service);
+    grpc::health::v1::HealthCheckResponse response;
+    if (health->Check(ContextWithDeadline(2).get(), request, &response).ok() &&
+        response.status() == want) {
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+TEST_F(ReplicasTest, ReadinessFollowsRedisAndLivenessDoesNot) {
+  using grpc::health::v1::HealthCheckResponse;
+  Start(NoSecondFactor());
+  const std::string service = "credbroker.v1.CredentialBroker";
+  EXPECT_TRUE(HealthBecomes(*replicas_[0], service, HealthCheckResponse::SERVING));
+  redis_->Kill();
+  EXPECT_TRUE(HealthBecomes(*replicas_[0], service, HealthCheckResponse::NOT_SERVING));
+  EXPECT_TRUE(HealthBecomes(*replicas_[0], "", HealthCheckResponse::SERVING));
+  ASSERT_TRUE(redis_->Restart().ok());
+  EXPECT_TRUE(HealthBecomes(*replicas_[0], service, HealthCheckResponse::SERVING));
 }
 
 }  // namespace
