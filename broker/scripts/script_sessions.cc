@@ -39,13 +39,15 @@ absl::Status NoKeyFor(absl::string_view script) {
 }  // namespace
 
 ScriptSessions::ScriptSessions(ScriptSessionSettings settings, SiteClient& sites, TokenCache& cache,
-                               const Keyring* keyring, const LivePolicy& policy, Logger& logger)
+                               const Keyring* keyring, const LivePolicy& policy, Logger& logger,
+                               SharedTokens* shared)
     : settings_(std::move(settings)),
       sites_(sites),
       cache_(cache),
       keyring_(keyring),
       policy_(policy),
-      logger_(logger) {}
+      logger_(logger),
+      shared_(shared) {}
 
 bool ScriptSessions::IsKeyringEntryOf(const std::string& cache_key, const std::string& script) {
   // site \n script \n keyring \n sudo_as
@@ -118,7 +120,14 @@ void ScriptSessions::Issue(ScriptSessionParams params, CallContext call, Session
     }
     // A background renewal has no caller waiting: give it the site's own timeout.
     const absl::Time when = from_keyring ? absl::InfiniteFuture() : deadline;
-    sites_.RequestToken(site, request, when, std::move(fetched));
+    SharedTokens::SiteCall site_call = [this, site, request, when](SiteClient::TokenCallback cb) {
+      sites_.RequestToken(site, request, when, std::move(cb));
+    };
+    if (shared_ == nullptr) return site_call(std::move(fetched));
+    // Named by a digest of the key actually used: a rotated key shares
+    // nothing with the old one, and no name or key appears in the store.
+    shared_->Fetch(Sha256Hex(CacheKey(site, script, Sha256Hex(request.script_key), sudo_as)),
+                   std::move(site_call), std::move(fetched));
   };
   cache_.GetOrFetch(
       key, fetch,

@@ -12,6 +12,7 @@
 #include "broker/common/session.h"
 #include "broker/identity/policy.h"
 #include "broker/scripts/keyring.h"
+#include "broker/scripts/shared_tokens.h"
 #include "broker/scripts/token_cache.h"
 #include "broker/telemetry/logger.h"
 #include "broker/upstream/site_client.h"
@@ -37,8 +38,11 @@ class ScriptSessions {
   using SessionCallback = std::function<void(absl::StatusOr<SessionInfo>)>;
 
   // `keyring` may be null (no keyring configured).
+  // With `shared` (replicas on one store), a cold key makes one site call
+  // across all replicas.
   ScriptSessions(ScriptSessionSettings settings, SiteClient& sites, TokenCache& cache,
-                 const Keyring* keyring, const LivePolicy& policy, Logger& logger);
+                 const Keyring* keyring, const LivePolicy& policy, Logger& logger,
+                 SharedTokens* shared = nullptr);
 
   void Issue(ScriptSessionParams params, CallContext call, SessionCallback done);
 
@@ -57,6 +61,7 @@ class ScriptSessions {
   const Keyring* const keyring_;
   const LivePolicy& policy_;
   Logger& logger_;
+  SharedTokens* shared_;
 };
 
 }  // namespace credbroker

@@ -184,8 +184,15 @@ BrokerServer::BrokerServer(const Config& config, Logger& logger, Sealer sealer,
           clock_,
           TokenCacheSettings{config.script_token_min_validity, config.script_token_renew_after},
           &scheduler_),
+      shared_tokens_(config.redis.enabled()
+                         ? std::make_unique<SharedTokens>(
+                               SharedTokenSettings{config.script_token_min_validity,
+                                                   config.script_token_renew_after,
+                                                   LongestSiteCall(config) + absl::Seconds(30)},
+                               *store_, sealer_, clock_, scheduler_)
+                         : nullptr),
       scripts_(ScriptSessionSettings{config.default_site, config.callers.enabled()}, sites_,
-               token_cache_, keyring_.get(), policy_, logger),
+               token_cache_, keyring_.get(), policy_, logger, shared_tokens_.get()),
       authorizer_(config.callers, policy_),
       service_(authorizer_, in_flight_, login_, caller_sessions_, held_sessions_, scripts_,
                logger) {}

@@ -76,6 +76,8 @@ class BrokerServer {
   LivePolicy policy_;
   std::unique_ptr<Keyring> keyring_;
   TokenCache token_cache_;
+  // Only with a shared store (Redis).
+  std::unique_ptr<SharedTokens> shared_tokens_;
   ScriptSessions scripts_;
   CallerAuthorizer authorizer_;
   BrokerService service_;

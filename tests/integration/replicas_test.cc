@@ -133,6 +133,50 @@ TEST_F(ReplicasTest, NinetyCallsOverThreeReplicasMakeOneRefresh) {
   EXPECT_EQ(tokens.size(), 1u);
 }
 
+TEST_F(ReplicasTest, ColdScriptKeyMakesOneSiteCallAcrossReplicas) {
+  Start();
+  site_->SetFaults({{"latency_ms", 300}});
+  std::atomic<bool> go{false};
+  std::vector<std::future<std::pair<grpc::Status, std::string>>> calls;
+  for (int i = 0; i < 90; ++i) {
+    calls.push_back(std::async(std::launch::async, [&, i] {
+      while (!go) std::this_thread::yield();
+      v1::IssueScriptSessionRequest request;
+      request.set_script_name(fixtures::kIngestBotName);
+      request.set_script_key(fixtures::kIngestBotKey);
+      v1::Session session;
+      grpc::Status status =
+          Replica(i % 3).IssueScriptSession(ContextAs(kCallers.at("web")).get(), request, &session);
+      return std::make_pair(status, session.access_token());
+    }));
+  }
+  go = true;
+  std::set<std::string> tokens;
+  for (auto& call : calls) {
+    auto [status, token] = call.get();
+    EXPECT_GRPC_OK(status);
+    tokens.insert(token);
+  }
+  EXPECT_EQ(site_->Requests("client_credentials"), 1);
+  EXPECT_EQ(tokens.size(), 1u);
+  // Nothing of the script or its key is readable in Redis.
+  auto redis = redis_->Connect();
+  auto* keys = static_cast<redisReply*>(redisCommand(redis.get(), "KEYS *"));
+  ASSERT_NE(keys, nullptr);
+  for (std::size_t i = 0; i < keys->elements; ++i) {
+    const std::string key(keys->element[i]->str, keys->element[i]->len);
+    EXPECT_EQ(key.find(fixtures::kIngestBotName), std::string::npos) << key;
+    auto* value = static_cast<redisReply*>(redisCommand(redis.get(), "DUMP %s", key.c_str()));
+    if (value != nullptr && value->type == REDIS_REPLY_STRING) {
+      const std::string dumped(value->str, value->len);
+      EXPECT_EQ(dumped.find(*tokens.begin()), std::string::npos) << key;
+      EXPECT_EQ(dumped.find(fixtures::kIngestBotKey), std::string::npos) << key;
+    }
+    if (value != nullptr) freeReplyObject(value);
+  }
+  freeReplyObject(keys);
+}
+
 TEST_F(ReplicasTest, WrongPasswordsSpreadOverReplicasStopAtTheBudget) {
   Start();
   site_->SetFaults({{"latency_ms", 300}});

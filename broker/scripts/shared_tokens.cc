@@ -1,0 +1,146 @@
+// A shared token record holds the grant and when it was fetched (so every
+// replica agrees when it is due for renewal), sealed with its store key as
+// associated data. A record that is missing, stale or does not open reads as
+// "not there".
+#include "broker/scripts/shared_tokens.h"
+
+#include <openssl/crypto.h>
+
+#include "absl/strings/str_cat.h"
+#include "broker/common/errors.h"
+#include "broker/common/field_codec.h"
+#include "broker/common/random.h"
+
+namespace credbroker {
+namespace {
+
+constexpr char kFormat = '\x01';
+
+std::string RecordKey(const std::string& share_key) {
+  return absl::StrCat("script-token/", share_key);
+}
+std::string LeaseKey(const std::string& share_key) {
+  return absl::StrCat("script-token/", share_key, "/lease");
+}
+std::string AssociatedData(const std::string& share_key) {
+  return absl::StrCat("credbroker shared script token\n", RecordKey(share_key));
+}
+
+absl::Status NotThere() { return absl::NotFoundError("no fresh shared token"); }
+
+}  // namespace
+
+SharedTokens::SharedTokens(SharedTokenSettings settings, StateStore& store, const Sealer& sealer,
+                           const Clock& clock, Scheduler& scheduler)
+    : settings_(settings), store_(store), sealer_(sealer), clock_(clock), scheduler_(scheduler) {}
+
+void SharedTokens::Look(const std::string& share_key,
+                        std::function<void(absl::StatusOr<TokenGrant>)> then) {
+  store_.Get(RecordKey(share_key), [this, share_key, then = std::move(then)](
+                                       absl::StatusOr<std::optional<std::string>> data) {
+    if (!data.ok()) return then(data.status());
+    if (!data->has_value()) return then(NotThere());
+    absl::StatusOr<std::string> plain = sealer_.Open(**data, AssociatedData(share_key));
+    if (!plain.ok()) return then(NotThere());
+    absl::string_view in = *plain;
+    absl::string_view access, type, refresh;
+    int64_t expire_ms = 0, fetched_ms = 0;
+    const bool whole = !in.empty() && in[0] == kFormat;
+    if (whole) in.remove_prefix(1);
+    const bool read = whole && TakeField(in, &access) && TakeField(in, &type) &&
+                      TakeField(in, &refresh) &&
+                      TakeIntField(in, 0, INT64_MAX / 1000 - 1, &expire_ms) &&
+                      TakeIntField(in, 0, INT64_MAX / 1000 - 1, &fetched_ms) && in.empty();
+    absl::StatusOr<TokenGrant> grant = NotThere();
+    if (read) {
+      const absl::Time now = clock_.Now();
+      const absl::Time expire = absl::FromUnixMillis(expire_ms);
+      const absl::Time fetched = absl::FromUnixMillis(fetched_ms);
+      const absl::Time renew_at = fetched + (expire - fetched) * settings_.renew_after;
+      if (now < renew_at && expire - now >= settings_.min_validity) {
+        TokenGrant fresh;
+        fresh.access_token = std::string(access);
+        fresh.token_type = std::string(type);
+        fresh.refresh_token = std::string(refresh);
+        fresh.expires_in = expire - now;
+        grant = std::move(fresh);
+      }
+    }
+    OPENSSL_cleanse(plain->data(), plain->size());
+    then(std::move(grant));
+  });
+}
+
+void SharedTokens::Fetch(const std::string& share_key, SiteCall site_call,
+                         SiteClient::TokenCallback done) {
+  Look(share_key, [this, share_key, site_call = std::move(site_call),
+                   done = std::move(done)](absl::StatusOr<TokenGrant> found) mutable {
+    if (found.ok()) return done(std::move(found));
+    // Without the store, each replica fetches for itself: scripts keep working.
+    if (!absl::IsNotFound(found.status())) return site_call(std::move(done));
+    TakeLease(share_key, std::move(site_call), std::move(done), clock_.Now() + settings_.lease_ttl);
+  });
+}
+
+void SharedTokens::TakeLease(const std::string& share_key, SiteCall site_call,
+                             SiteClient::TokenCallback done, absl::Time give_up) {
+  const std::string lease = RandomHex(16);
+  store_.PutIfAbsent(
+      LeaseKey(share_key), lease, settings_.lease_ttl,
+      [this, share_key, lease, give_up, site_call = std::move(site_call),
+       done = std::move(done)](absl::StatusOr<bool> claimed) mutable {
+        if (!claimed.ok()) return site_call(std::move(done));
+        if (*claimed)
+          return FetchUnderLease(share_key, lease, std::move(site_call), std::move(done));
+        // Another replica is fetching: use its token once it lands.
+        scheduler_.RunAfter(
+            settings_.poll_interval, [this, share_key, give_up, site_call = std::move(site_call),
+                                      done = std::move(done)]() mutable {
+              Look(share_key, [this, share_key, give_up, site_call = std::move(site_call),
+                               done = std::move(done)](absl::StatusOr<TokenGrant> found) mutable {
+                if (found.ok()) return done(std::move(found));
+                if (clock_.Now() >= give_up) return site_call(std::move(done));
+                TakeLease(share_key, std::move(site_call), std::move(done), give_up);
+              });
+            });
+      });
+}
+
+void SharedTokens::FetchUnderLease(const std::string& share_key, const std::string& lease,
+                                   SiteCall site_call, SiteClient::TokenCallback done) {
+  auto release = [this, share_key, lease] {
+    store_.DeleteIfEquals(LeaseKey(share_key), lease, [](absl::Status) {});
+  };
+  // Fetched by another replica just before this one took the lease?
+  Look(share_key, [this, share_key, release, site_call = std::move(site_call),
+                   done = std::move(done)](absl::StatusOr<TokenGrant> found) mutable {
+    if (found.ok()) {
+      release();
+      return done(std::move(found));
+    }
+    const absl::Time fetched = clock_.Now();
+    site_call([this, share_key, release, fetched,
+               done = std::move(done)](absl::StatusOr<TokenGrant> grant) {
+      if (!grant.ok()) {
+        release();
+        return done(std::move(grant));
+      }
+      std::string plain(1, kFormat);
+      PutField(plain, grant->access_token);
+      PutField(plain, grant->token_type);
+      PutField(plain, grant->refresh_token);
+      PutIntField(plain, absl::ToUnixMillis(fetched + grant->expires_in));
+      PutIntField(plain, absl::ToUnixMillis(fetched));
+      std::string sealed = sealer_.Seal(plain, AssociatedData(share_key));
+      OPENSSL_cleanse(plain.data(), plain.size());
+      store_.Put(RecordKey(share_key), std::move(sealed), grant->expires_in,
+                 [release, grant, done](absl::Status) {
+                   // Stored or not, this replica has its token.
+                   release();
+                   done(grant);
+                 });
+    });
+  });
+}
+
+}  // namespace credbroker
