@@ -56,10 +56,11 @@ check(`terminationGracePeriodSeconds (${pod.terminationGracePeriodSeconds}) > pr
   () => pod.terminationGracePeriodSeconds > preStop + shutdownGrace);
 
 // Probes on the plaintext health-only listener.
-for (const probe of ["readinessProbe", "livenessProbe"]) {
-  check(`${probe}: native gRPC probe of credbroker.v1.CredentialBroker on the health port 8081`,
-    () => broker[probe].grpc.port === 8081 && broker[probe].grpc.service === "credbroker.v1.CredentialBroker");
-}
+check("readinessProbe: native gRPC probe of credbroker.v1.CredentialBroker (follows the store) on the health port 8081",
+  () => broker.readinessProbe.grpc.port === 8081 &&
+        broker.readinessProbe.grpc.service === "credbroker.v1.CredentialBroker");
+check("livenessProbe: native gRPC probe of the process's own health (\"\") on the health port 8081",
+  () => broker.livenessProbe.grpc.port === 8081 && broker.livenessProbe.grpc.service === "");
 check("broker.yaml: health_listen 0.0.0.0:8081, listen 0.0.0.0:50051 with listener TLS and client certificates",
   () => config.health_listen === "0.0.0.0:8081" && config.listen === "0.0.0.0:50051" &&
         config.tls.cert_file === "/etc/credbroker/tls/tls.crt" && config.tls.key_file === "/etc/credbroker/tls/tls.key" &&
