@@ -22,8 +22,8 @@ constexpr absl::Duration kInFlightRetry = absl::Seconds(1);
 
 }  // namespace
 
-std::string FailureBudget::PersonKey(absl::string_view site, absl::string_view username) {
-  return absl::StrCat("failures/user/", site, "/", absl::AsciiStrToLower(username));
+std::string FailureBudget::PersonName(absl::string_view username) const {
+  return names_.Digest("user", absl::AsciiStrToLower(username));
 }
 
 bool FailureBudget::CountsAtSite(const absl::Status& site_answer) {
@@ -52,9 +52,19 @@ absl::Status FailureBudget::Refusal(const WindowState& window, absl::string_view
 
 void FailureBudget::Reserve(absl::string_view site, absl::string_view username,
                             absl::string_view address, ReserveCallback done) {
+  names_.Ready([this, site = std::string(site), username = std::string(username),
+                address = std::string(address),
+                done = std::move(done)](absl::Status ready) mutable {
+    if (!ready.ok()) return done(ready);
+    ReserveNamed(site, username, address, std::move(done));
+  });
+}
+
+void FailureBudget::ReserveNamed(const std::string& site, const std::string& username,
+                                 const std::string& address, ReserveCallback done) {
   auto reservation = std::make_shared<FailureReservation>();
-  reservation->person_key = PersonKey(site, username);
-  reservation->address_key = absl::StrCat("failures/address/", address);
+  reservation->person_key = absl::StrCat("failures/user/", site, "/", PersonName(username));
+  reservation->address_key = absl::StrCat("failures/address/", names_.Digest("address", address));
   reservation->id = RandomHex(12);
   const std::string member = absl::StrCat(kInFlight, reservation->id);
   store_.ReserveInWindow(
@@ -66,20 +76,18 @@ void FailureBudget::Reserve(absl::string_view site, absl::string_view username,
         // The address counts answered failures only: a web backend's many
         // users log in at once from one address, and each of them is held
         // to their own budget above.
-        store_.ReadWindow(
-            reservation->address_key,
-            [this, reservation, member, done](absl::StatusOr<WindowState> address) {
-              if (address.ok() &&
-                  static_cast<int>(address->members.size()) < settings_.per_address_max_failures) {
-                return done(*reservation);
-              }
-              // Give the person's place back before answering.
-              absl::Status refusal =
-                  address.ok() ? Refusal(*address, "from this address") : address.status();
-              store_.RemoveFromWindow(
-                  reservation->person_key, member,
-                  [done, refusal](absl::StatusOr<WindowState>) { done(refusal); });
-            });
+        store_.ReadWindow(reservation->address_key, [this, reservation, member,
+                                                     done](absl::StatusOr<WindowState> address) {
+          if (address.ok() &&
+              static_cast<int>(address->members.size()) < settings_.per_address_max_failures) {
+            return done(*reservation);
+          }
+          // Give the person's place back before answering.
+          absl::Status refusal =
+              address.ok() ? Refusal(*address, "from this address") : address.status();
+          store_.RemoveFromWindow(reservation->person_key, member,
+                                  [done, refusal](absl::StatusOr<WindowState>) { done(refusal); });
+        });
       });
 }
 

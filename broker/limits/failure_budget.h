@@ -19,6 +19,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "broker/common/clock.h"
+#include "broker/limits/name_keys.h"
 #include "broker/store/state_store.h"
 
 namespace credbroker {
@@ -47,8 +48,9 @@ class FailureBudget {
   // How many failures the person has left after settling.
   using SettleCallback = std::function<void(absl::StatusOr<int>)>;
 
-  FailureBudget(StateStore& store, const Clock& clock, FailureBudgetSettings settings)
-      : store_(store), clock_(clock), settings_(settings) {}
+  FailureBudget(StateStore& store, NameKeys& names, const Clock& clock,
+                FailureBudgetSettings settings)
+      : store_(store), names_(names), clock_(clock), settings_(settings) {}
 
   // Reserves a place for `username` on `site` while `address` is under its
   // limit, or answers TOO_MANY_ATTEMPTS with retry_after: short while places are only held by
@@ -65,16 +67,21 @@ class FailureBudget {
   // 429 and requests that never left do not count.
   static bool CountsAtSite(const absl::Status& site_answer);
 
-  // The store key of a person's window: the username's ASCII letters folded
-  // to lower case, so a person gets no fresh budget by changing case.
-  static std::string PersonKey(absl::string_view site, absl::string_view username);
+  // The person's name in store keys: a keyed digest of the username with its
+  // ASCII letters folded to lower case, so a person gets no fresh budget by
+  // changing case. Valid once a Reserve has succeeded (the names key is then
+  // known).
+  std::string PersonName(absl::string_view username) const;
 
  private:
+  void ReserveNamed(const std::string& site, const std::string& username,
+                    const std::string& address, ReserveCallback done);
   void Refund(const FailureReservation& reservation, SettleCallback done);
   void Commit(const FailureReservation& reservation, SettleCallback done);
   absl::Status Refusal(const WindowState& window, absl::string_view who) const;
 
   StateStore& store_;
+  NameKeys& names_;
   const Clock& clock_;
   const FailureBudgetSettings settings_;
 };

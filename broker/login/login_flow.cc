@@ -26,11 +26,6 @@ absl::Status ChallengeNotFound() {
                      "start the login again");
 }
 
-// The window of a person's live challenges.
-std::string PersonChallengesKey(absl::string_view site, absl::string_view username) {
-  return absl::StrCat("challenges/", site, "/", absl::AsciiStrToLower(username));
-}
-
 bool IsWrongSecret(const absl::Status& status) {
   return HasReason(status, Reason::kInvalidSecondFactor) ||
          HasReason(status, Reason::kInvalidCredentials);
@@ -85,6 +80,10 @@ LoginOutcome LoginFlow::SessionOutcome(const TokenGrant& grant, const std::strin
   outcome.session.principal.user_login = username;
   outcome.session.site = site;
   return outcome;
+}
+
+std::string LoginFlow::ChallengesKey(absl::string_view site, absl::string_view username) const {
+  return absl::StrCat("challenges/", site, "/", budget_.PersonName(username));
 }
 
 void LoginFlow::Deliver(LoginOutcome outcome, int custody, const CallContext& call,
@@ -181,7 +180,7 @@ void LoginFlow::CreateChallenge(std::shared_ptr<BeginState> state) {
   // The newest challenge replaces the oldest beyond the cap, so a person's
   // live challenges (and the store) stay bounded however often 106 comes.
   store_.ReserveInWindow(
-      PersonChallengesKey(state->site, state->params.username), id, settings_.challenges_per_person,
+      ChallengesKey(state->site, state->params.username), id, settings_.challenges_per_person,
       settings_.challenge_lifetime, /*evict_oldest=*/true,
       [this, state, id](absl::StatusOr<WindowState> window) {
         if (!window.ok()) return FinishBegin(state, window.status());
@@ -343,7 +342,7 @@ void LoginFlow::DropChallenge(const std::shared_ptr<SubmitState>& state,
                               std::function<void(absl::Status)> then) {
   store_.Delete(ChallengeKey(state->params.challenge_id), [this, state, then = std::move(then)](
                                                               absl::Status deleted) {
-    store_.RemoveFromWindow(PersonChallengesKey(state->record.site, state->record.username),
+    store_.RemoveFromWindow(ChallengesKey(state->record.site, state->record.username),
                             state->params.challenge_id,
                             [then, deleted](absl::StatusOr<WindowState>) { then(deleted); });
   });

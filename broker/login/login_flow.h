@@ -91,6 +91,9 @@ class LoginFlow {
 
   LoginOutcome SessionOutcome(const TokenGrant& grant, const std::string& site,
                               const std::string& username) const;
+  // The window of a person's live challenges. Named through the budget, so
+  // only after its Reserve succeeded.
+  std::string ChallengesKey(absl::string_view site, absl::string_view username) const;
   // The session as the custody asked: the tokens themselves, or (broker
   // custody) a held session's id and access token.
   void Deliver(LoginOutcome outcome, int custody, const CallContext& call,

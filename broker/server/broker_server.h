@@ -68,6 +68,7 @@ class BrokerServer {
   CurlSiteClient sites_;
   // Memory, or Redis when configured.
   std::unique_ptr<StateStore> store_;
+  NameKeys names_;
   FailureBudget budget_;
   CallerInFlight in_flight_;
   LoginFlow login_;

@@ -33,7 +33,9 @@ class FailureBudgetTest : public ::testing::Test {
 
   FakeClock clock_;
   MemoryStore store_{clock_};
-  FailureBudget budget_{store_, clock_,
+  Sealer sealer_ = Sealer::WithRandomKey();
+  NameKeys names_{store_, sealer_, /*shared=*/false};
+  FailureBudget budget_{store_, names_, clock_,
                         FailureBudgetSettings{5, absl::Hours(1), 20, absl::Hours(1)}};
 };
 
@@ -96,10 +98,27 @@ TEST_F(FailureBudgetTest, WhatCountsAtTheSite) {
       MarkedNotProcessedBySite(BrokerError(Reason::kUpstreamUnavailable, "503"))));
 }
 
-TEST_F(FailureBudgetTest, UsernameCaseIsFolded) {
-  EXPECT_EQ(FailureBudget::PersonKey("main", "Ana.Silva@Studio.Example"),
-            FailureBudget::PersonKey("main", "ana.silva@studio.example"));
-  EXPECT_NE(FailureBudget::PersonKey("main", "ana"), FailureBudget::PersonKey("other", "ana"));
+TEST_F(FailureBudgetTest, UsernameCaseIsFoldedAndNamesAreDigests) {
+  EXPECT_EQ(budget_.PersonName("Ana.Silva@Studio.Example"),
+            budget_.PersonName("ana.silva@studio.example"));
+  EXPECT_NE(budget_.PersonName("ana"), budget_.PersonName("anb"));
+  EXPECT_EQ(budget_.PersonName("ana").size(), 32u);
+  EXPECT_EQ(budget_.PersonName("ana").find("ana"), std::string::npos);
+}
+
+TEST_F(FailureBudgetTest, SharedNamesKeyIsTheSameForEveryReplica) {
+  // Two replicas on one store agree on names; a third with its own key does not.
+  NameKeys first(store_, sealer_, /*shared=*/true);
+  NameKeys second(store_, sealer_, /*shared=*/true);
+  absl::Status ready_first = absl::UnknownError("not called");
+  absl::Status ready_second = absl::UnknownError("not called");
+  first.Ready([&](absl::Status s) { ready_first = s; });
+  second.Ready([&](absl::Status s) { ready_second = s; });
+  ASSERT_TRUE(ready_first.ok());
+  ASSERT_TRUE(ready_second.ok());
+  EXPECT_EQ(first.Digest("user", "ana"), second.Digest("user", "ana"));
+  EXPECT_NE(first.Digest("user", "ana"), names_.Digest("user", "ana"));
+  EXPECT_NE(first.Digest("user", "ana"), first.Digest("address", "ana"));
 }
 
 TEST_F(FailureBudgetTest, CountedFailuresLeaveTheWindowAnHourAfterTheirAnswer) {

@@ -51,7 +51,7 @@ class LoginFlowTest : public ::testing::Test {
 
   void SetUp() override {
     settings_.default_site = "main";
-    budget_ = std::make_unique<FailureBudget>(store_, clock_, budget_settings_);
+    budget_ = std::make_unique<FailureBudget>(store_, names_, clock_, budget_settings_);
     flow_ =
         std::make_unique<LoginFlow>(settings_, site_, store_, *budget_, sealer_, clock_, logger_);
   }
@@ -137,6 +137,7 @@ class LoginFlowTest : public ::testing::Test {
   FakeSiteClient site_{{"main", "other"}};
   MemoryStore store_{clock_};
   Sealer sealer_ = Sealer::WithRandomKey();
+  NameKeys names_{store_, sealer_, /*shared=*/false};
   std::ostringstream log_;
   Logger logger_{LogLevel::kDebug, log_};
   std::unique_ptr<FailureBudget> budget_;
@@ -541,7 +542,7 @@ TEST_F(LoginFlowTest, NoRollingHourSeesMoreThanTheBudget) {
 
 TEST_F(LoginFlowTest, PerAddressLimitCatchesSprayingAcrossUsernames) {
   budget_settings_.per_address_max_failures = 3;
-  budget_ = std::make_unique<FailureBudget>(store_, clock_, budget_settings_);
+  budget_ = std::make_unique<FailureBudget>(store_, names_, clock_, budget_settings_);
   flow_ = FlowWith(sealer_);
   site_.AnswerAlways(FakeSiteClient::WrongPassword());
   for (const char* user : {"ana", "ben", "cal"}) {
