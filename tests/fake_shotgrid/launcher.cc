@@ -45,6 +45,10 @@ ApiReply AppSessionLauncher::Poll(const std::string& id) {
   std::lock_guard<std::mutex> lock(mu_);
   Request* r = LiveLocked(id, settings_.Now());
   if (r == nullptr || r->state == State::kRejected) return Gone();
+  if (r->fail_polls > 0) {
+    --r->fail_polls;
+    return {r->fail_status, {{"message", "Service temporarily unavailable"}}};
+  }
   if (r->state == State::kPending) return {200, {{"approved", false}}};
   return {200,
           {{"approved", true}, {"sessionToken", r->session_token}, {"userLogin", r->user_login}}};
@@ -77,6 +81,15 @@ AppSessionLauncher::Decision AppSessionLauncher::Reject(const std::string& id) {
   r->state = State::kRejected;
   counters_.CountLauncher("reject");
   return Decision::kRejected;
+}
+
+bool AppSessionLauncher::FailPolls(const std::string& id, int count, int status) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Request* r = LiveLocked(id, settings_.Now());
+  if (r == nullptr || r->state == State::kRejected) return false;
+  r->fail_polls = count;
+  r->fail_status = status;
+  return true;
 }
 
 std::optional<std::pair<std::string, std::string>> AppSessionLauncher::Describe(

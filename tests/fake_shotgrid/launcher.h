@@ -39,6 +39,9 @@ class AppSessionLauncher {
   // pending, unexpired request can be decided.
   Decision Approve(const std::string& id, const std::string& login);
   Decision Reject(const std::string& id);
+  // The next `count` polls of a pending or approved request answer `status` (5xx, as a busy site
+  // or proxy would) without changing its state. False when the request is unknown or expired.
+  bool FailPolls(const std::string& id, int count, int status);
 
   // App name and machine of a pending, unexpired request, for the approval page.
   std::optional<std::pair<std::string, std::string>> Describe(const std::string& id) const;
@@ -56,6 +59,8 @@ class AppSessionLauncher {
     int64_t seq = 0;
     State state = State::kPending;
     std::string user_login, session_token;
+    int fail_polls = 0;
+    int fail_status = 503;
   };
   // Caller holds mu_. The request if it exists and has not expired.
   Request* LiveLocked(const std::string& id, int64_t now);

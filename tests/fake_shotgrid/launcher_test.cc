@@ -168,6 +168,26 @@ TEST_F(LauncherTest, ApprovalPage) {
             nlohmann::json({{"create", 2}, {"poll", 3}, {"approve", 1}, {"reject", 1}}));
 }
 
+TEST_F(LauncherTest, FailedPollsKnob) {
+  std::string id = Create();
+  auto d = Decide(id, {{"fail_polls", 2}, {"status", 502}});
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->status, 200) << d->body;
+  for (int i = 0; i < 2; ++i) {
+    auto r = Poll(id);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 502);
+  }
+  ExpectPending(id);
+  ASSERT_EQ(Decide(id, {{"approve_as", "bob"}})->status, 200);
+  ASSERT_EQ(Decide(id, {{"fail_polls", 1}})->status, 200);
+  EXPECT_EQ(Poll(id)->status, 503);
+  EXPECT_EQ(Json(Poll(id))["userLogin"], "bob");
+  EXPECT_EQ(Decide(id, {{"fail_polls", 1}, {"status", 404}})->status, 400);
+  EXPECT_EQ(Decide("0123456789abcdef0123456789abcdef", {{"fail_polls", 1}})->status, 404);
+  EXPECT_EQ(Stats()["launcher"]["poll"], 5);
+}
+
 TEST_F(LauncherTest, ResetForgetsRequests) {
   std::string id = Create();
   ASSERT_EQ(client_->Post("/_fake/reset")->status, 200);

@@ -501,32 +501,44 @@ void FakeShotgridSite::InstallRoutes() {
   svr.Get("/_fake/app_session_request", [this](const httplib::Request&, httplib::Response& res) {
     Send(res, 200, {{"requests", launcher_.ToJson()}});
   });
-  svr.Post(R"(/_fake/app_session_request/([^/]+))",
-           WithBody([this](const httplib::Request& req, httplib::Response& res,
-                           const std::string& text) {
-             nlohmann::json body;
-             if (!ParseJsonBody(text, res, &body)) return;
-             const std::string id = req.matches[1];
-             const bool reject = body.is_object() && body.value("reject", false) == true;
-             const bool approve =
-                 body.is_object() && body.contains("approve_as") && body["approve_as"].is_string();
-             if (reject == approve) {
-               return SendError(res, 400, 103, "give either approve_as (a login) or reject: true");
-             }
-             auto decision = reject ? launcher_.Reject(id)
-                                    : launcher_.Approve(id, body["approve_as"].get<std::string>());
-             switch (decision) {
-               case AppSessionLauncher::Decision::kApproved:
-                 return Send(res, 200, {{"state", "approved"}});
-               case AppSessionLauncher::Decision::kRejected:
-                 return Send(res, 200, {{"state", "rejected"}});
-               case AppSessionLauncher::Decision::kUnknownUser:
-                 return SendError(res, 400, 103, "approve_as must be an active user's login");
-               case AppSessionLauncher::Decision::kUnknownRequest:
-                 break;
-             }
-             SendError(res, 404, 103, "No pending request " + id);
-           }));
+  svr.Post(
+      R"(/_fake/app_session_request/([^/]+))",
+      WithBody(
+          [this](const httplib::Request& req, httplib::Response& res, const std::string& text) {
+            nlohmann::json body;
+            if (!ParseJsonBody(text, res, &body)) return;
+            const std::string id = req.matches[1];
+            if (body.is_object() && body.contains("fail_polls")) {
+              const auto& n = body["fail_polls"];
+              const int status = body.value("status", 503);
+              if (!n.is_number_integer() || n.get<int>() < 0 || status < 500 || status > 599) {
+                return SendError(res, 400, 103, "fail_polls must be a count and status a 5xx code");
+              }
+              if (!launcher_.FailPolls(id, n.get<int>(), status)) {
+                return SendError(res, 404, 103, "No live request " + id);
+              }
+              return Send(res, 200, {{"fail_polls", n}, {"status", status}});
+            }
+            const bool reject = body.is_object() && body.value("reject", false) == true;
+            const bool approve =
+                body.is_object() && body.contains("approve_as") && body["approve_as"].is_string();
+            if (reject == approve) {
+              return SendError(res, 400, 103, "give either approve_as (a login) or reject: true");
+            }
+            auto decision = reject ? launcher_.Reject(id)
+                                   : launcher_.Approve(id, body["approve_as"].get<std::string>());
+            switch (decision) {
+              case AppSessionLauncher::Decision::kApproved:
+                return Send(res, 200, {{"state", "approved"}});
+              case AppSessionLauncher::Decision::kRejected:
+                return Send(res, 200, {{"state", "rejected"}});
+              case AppSessionLauncher::Decision::kUnknownUser:
+                return SendError(res, 400, 103, "approve_as must be an active user's login");
+              case AppSessionLauncher::Decision::kUnknownRequest:
+                break;
+            }
+            SendError(res, 404, 103, "No pending request " + id);
+          }));
   svr.Post("/_fake/session_token", WithBody([this](const httplib::Request&, httplib::Response& res,
                                                    const std::string& text) {
              nlohmann::json body;

@@ -138,6 +138,11 @@ bool FakeSiteProcess::RejectAppSession(const std::string& request) {
   return PostStatus("/_fake/app_session_request/" + RequestId(request), body.dump()) == 200;
 }
 
+bool FakeSiteProcess::FailAppSessionPolls(const std::string& request, int count, int status) {
+  nlohmann::json body = {{"fail_polls", count}, {"status", status}};
+  return PostStatus("/_fake/app_session_request/" + RequestId(request), body.dump()) == 200;
+}
+
 std::string FakeSiteProcess::MintSessionToken(const std::string& login) {
   return Call("POST", "/_fake/session_token", {{"login", login}}).value("session_token", "");
 }

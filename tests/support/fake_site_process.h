@@ -61,6 +61,9 @@ class FakeSiteProcess {
   // request is unknown, expired or already decided.
   bool ApproveAppSession(const std::string& request, const std::string& login);
   bool RejectAppSession(const std::string& request);
+  // The next `count` polls of the request answer `status` (a 5xx), as a busy
+  // site would; its state is unchanged. False when unknown or expired.
+  bool FailAppSessionPolls(const std::string& request, int count, int status = 503);
   // A fresh session token for a fixture user, minted by the control API (not
   // counted as site traffic); it expires after the site's
   // session_token_lifetime.
