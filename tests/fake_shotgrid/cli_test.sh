@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Exercises the fake-shotgrid binary as scripts use it: banner line, --port-file, a real
-# request over curl, bad-flag exit status 2, and exit 0 on SIGTERM.
+# Exercises the fake-shotgrid binary as scripts use it: banner line, --port-file, real
+# requests over curl (token endpoint and /api3/json), bad-flag exit status 2, and exit 0 on SIGTERM.
 set -euo pipefail
 bin="$1"
 dir="$(mktemp -d)"
@@ -17,8 +17,13 @@ set +e
 "$bin" --auth-mode kerberos 2>/dev/null; rc=$?
 set -e
 [ "$rc" = 2 ] || fail "bad --auth-mode exit $rc"
+set +e
+"$bin" --session-token-lifetime 0 2>/dev/null; rc=$?
+set -e
+[ "$rc" = 2 ] || fail "bad --session-token-lifetime exit $rc"
 
-"$bin" --quiet --two-factor --token-lifetime 1234 --port-file "$dir/port" >"$dir/out" 2>"$dir/log" &
+"$bin" --quiet --two-factor --token-lifetime 1234 --session-token-lifetime 4321 \
+  --port-file "$dir/port" >"$dir/out" 2>"$dir/log" &
 pid=$!
 for _ in $(seq 100); do [ -s "$dir/port" ] && break; sleep 0.05; done
 port="$(cat "$dir/port")"
@@ -31,6 +36,12 @@ echo "$body" | grep -q '"expires_in":1234' || fail "token answer: $body"
 body="$(curl -sS -X POST "http://127.0.0.1:$port/api/v1/auth/access_token" \
   -d grant_type=password -d username=alice -d password=alice-password-1)"
 echo "$body" | grep -q '"code":106' || fail "2FA answer: $body"
+body="$(curl -sS "http://127.0.0.1:$port/_fake/settings")"
+echo "$body" | grep -q '"session_token_lifetime":4321' || fail "settings: $body"
+# /api3/json as shotgun_api3 sends it.
+body="$(curl -sS -H 'Content-Type: application/json; charset=utf-8' \
+  -d '{"method_name":"info","params":[]}' "http://127.0.0.1:$port/api3/json")"
+echo "$body" | grep -q '"version":\[8,0,0\]' || fail "api3 info: $body"
 # Query-string parameters and no Content-Length at all, as `curl -X POST` sends.
 body="$(curl -sS --max-time 2 -X POST \
   "http://127.0.0.1:$port/api/v1/auth/access_token?grant_type=session_token&session_token=bob-session-token-0001")"

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -15,10 +16,20 @@ class Counters {
   void BeginTokenRequest(const std::string& grant_type);
   void EndTokenRequest();
   void CountEntityRead();
+  // One /api3/json call: method is info, get_session_token, read or other; auth is none, user,
+  // script, session_token or invalid.
+  void CountApi3(const std::string& method, const std::string& auth);
+  // One app session launcher event: create, poll, approve or reject.
+  void CountLauncher(const std::string& event);
 
   // Zeroes counts; in_flight stays (it is a live gauge) and max_in_flight restarts from it.
   void Reset();
-  // {"requests":{...},"entity_reads":N,"in_flight":N,"max_in_flight":N}
+  // {"requests":{...},"entity_reads":N,"in_flight":N,"max_in_flight":N,
+  //  "api3":{"info":N,"get_session_token":N,"read":N,"other":N,
+  //          "by_auth":{"none":N,"user":N,"script":N,"session_token":N,"invalid":N},
+  //          "by_method_and_auth":{"get_session_token.user":N,...}},
+  //  "launcher":{"create":N,"poll":N,"approve":N,"reject":N}}
+  // Every fixed key is always present; by_method_and_auth lists only pairs seen.
   nlohmann::json ToJson() const;
 
  private:
@@ -27,6 +38,7 @@ class Counters {
           other_ = 0;
   int64_t entity_reads_ = 0;
   int64_t in_flight_ = 0, max_in_flight_ = 0;
+  std::map<std::string, int64_t> api3_methods_, api3_auth_, api3_pairs_, launcher_;
 };
 
 // RAII for BeginTokenRequest/EndTokenRequest so every exit path leaves the gauge right.

@@ -81,6 +81,13 @@ inline constexpr const char* kIngestBotKey = "ingest-bot-key-0001";
 inline constexpr const char* kRenderFarmName = "render-farm";
 inline constexpr const char* kRenderFarmKey = "render-farm-key-0002";
 
+// The projects every authenticated read returns, over REST and /api3/json alike.
+struct BuiltinProject {
+  int id;
+  const char* name;
+};
+inline constexpr BuiltinProject kProjects[] = {{1, "Feature Film A"}, {2, "Commercial B"}};
+
 // First HumanUser / ApiUser ids handed out in fixture order.
 inline constexpr int kFirstUserId = 101;
 inline constexpr int kFirstScriptId = 201;

@@ -21,6 +21,7 @@ int Usage(const std::string& message) {
             << "usage: fake-shotgrid [--listen HOST:PORT] [--port-file PATH]\n"
                "         [--tls-cert PEM --tls-key PEM] [--two-factor]\n"
                "         [--auth-mode password|sso|identity] [--token-lifetime SECONDS]\n"
+               "         [--session-token-lifetime SECONDS]\n"
                "         [--fixtures JSON_FILE] [--quiet]\n";
   return 2;
 }
@@ -104,6 +105,12 @@ int main(int argc, char** argv) {
         return Usage("--token-lifetime needs a positive number of seconds");
       }
       options.settings.token_lifetime = seconds;
+    } else if (flag == "--session-token-lifetime") {
+      long long seconds = 0;
+      if (!need_value(&value) || !ParseInt(value, 1, 365LL * 24 * 3600, &seconds)) {
+        return Usage("--session-token-lifetime needs a positive number of seconds");
+      }
+      options.settings.session_token_lifetime = seconds;
     } else if (flag == "--fixtures") {
       if (!need_value(&value)) return Usage("--fixtures needs a JSON file");
       std::string error;

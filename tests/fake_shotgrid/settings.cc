@@ -58,6 +58,14 @@ bool SettingsStore::ApplyJson(const nlohmann::json& body, std::string* error) {
     }
     next.token_lifetime = body["token_lifetime"].get<int64_t>();
   }
+  if (body.contains("session_token_lifetime")) {
+    const auto& v = body["session_token_lifetime"];
+    if (!v.is_number_integer() || v.get<int64_t>() <= 0) {
+      *error = "session_token_lifetime must be a positive integer";
+      return false;
+    }
+    next.session_token_lifetime = v.get<int64_t>();
+  }
   current_ = next;
   return true;
 }
@@ -67,6 +75,7 @@ nlohmann::json SettingsStore::ToJson() const {
   return {{"two_factor", s.two_factor},
           {"auth_mode", AuthModeName(s.auth_mode)},
           {"token_lifetime", s.token_lifetime},
+          {"session_token_lifetime", s.session_token_lifetime},
           {"clock_offset_seconds", ClockOffset()},
           {"now", Now()}};
 }

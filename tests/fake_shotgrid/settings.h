@@ -20,6 +20,9 @@ struct SiteSettings {
   bool two_factor = false;
   AuthMode auth_mode = AuthMode::kPassword;
   int64_t token_lifetime = 600;  // seconds; what real sites were observed to use
+  // Session tokens minted by /api3/json get_session_token and the app session launcher live
+  // this long by the site clock (real sites tell clients nothing about it).
+  int64_t session_token_lifetime = 86400;
 };
 
 class SettingsStore {
@@ -27,7 +30,8 @@ class SettingsStore {
   explicit SettingsStore(SiteSettings initial) : initial_(initial), current_(initial) {}
 
   SiteSettings Get() const;
-  // Applies any subset of {"two_factor","auth_mode","token_lifetime"}; all-or-nothing.
+  // Applies any subset of {"two_factor","auth_mode","token_lifetime","session_token_lifetime"};
+  // all-or-nothing.
   bool ApplyJson(const nlohmann::json& body, std::string* error);
   nlohmann::json ToJson() const;
 

@@ -154,12 +154,72 @@ bool ParseJsonBody(const std::string& text, httplib::Response& res, nlohmann::js
   }
 }
 
+std::string HtmlEscape(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+void SendHtml(httplib::Response& res, int status, const std::string& title,
+              const std::string& body) {
+  res.status = status;
+  res.set_header("x-request-id", RandomHex(16));
+  res.set_content("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" +
+                      HtmlEscape(title) + "</title></head>\n<body>\n<h1>" + HtmlEscape(title) +
+                      "</h1>\n" + body + "</body></html>\n",
+                  "text/html; charset=utf-8");
+}
+
+// The page a person sees at a launcher request's url: who asks, and a sign-in form whose
+// Approve and Reject buttons decide the request.
+std::string ApprovalForm(const std::string& id, const std::string& app_name,
+                         const std::string& machine_id, const std::string& notice) {
+  std::string action = "/app_session_request/" + HtmlEscape(id);
+  return (notice.empty() ? "" : "<p id=\"notice\">" + HtmlEscape(notice) + "</p>\n") +
+         "<p>The application <b id=\"app-name\">" + HtmlEscape(app_name) +
+         "</b> on <b id=\"machine-id\">" + HtmlEscape(machine_id) +
+         "</b> asks to sign in to this site as you.</p>\n"
+         "<form method=\"post\" action=\"" +
+         action +
+         "\">\n"
+         "<label>Login <input id=\"login\" name=\"login\" autocomplete=\"username\"></label>\n"
+         "<label>Password <input id=\"password\" name=\"password\" type=\"password\" "
+         "autocomplete=\"current-password\"></label>\n"
+         "<button id=\"approve\" name=\"decision\" value=\"approve\" type=\"submit\">Approve"
+         "</button>\n"
+         "<button id=\"reject\" name=\"decision\" value=\"reject\" type=\"submit\">Reject"
+         "</button>\n"
+         "</form>\n";
+}
+
 }  // namespace
 
 FakeShotgridSite::FakeShotgridSite(SiteOptions options)
     : options_(std::move(options)),
       settings_(options_.settings),
-      endpoint_(options_.fixtures, settings_) {}
+      endpoint_(options_.fixtures, settings_),
+      api3_(endpoint_, settings_, counters_),
+      launcher_(endpoint_, settings_, counters_) {}
 
 FakeShotgridSite::~FakeShotgridSite() { Stop(); }
 
@@ -181,6 +241,7 @@ void FakeShotgridSite::ResetAll() {
   faults_.Reset();
   settings_.Reset();
   endpoint_.Reset();
+  launcher_.Reset();
 }
 
 bool FakeShotgridSite::Start(std::string* error) {
@@ -322,11 +383,75 @@ void FakeShotgridSite::InstallRoutes() {
       SendError(res, 401, 102, "Unauthorized", "Token invalid");
       return;
     }
-    Send(res, 200,
-         {{"data",
-           {{{"type", "Project"}, {"id", 1}, {"attributes", {{"name", "Feature Film A"}}}},
-            {{"type", "Project"}, {"id", 2}, {"attributes", {{"name", "Commercial B"}}}}}}});
+    nlohmann::json data = nlohmann::json::array();
+    for (const auto& p : fixtures::kProjects) {
+      data.push_back({{"type", "Project"}, {"id", p.id}, {"attributes", {{"name", p.name}}}});
+    }
+    Send(res, 200, {{"data", data}});
   });
+
+  // shotgun_api3 and Toolkit: every call is a JSON POST here, answered 200 even on failure.
+  svr.Post("/api3/json",
+           WithBody([this](const httplib::Request&, httplib::Response& res,
+                           const std::string& body) { Send(res, api3_.Handle(body)); }));
+
+  // App session launcher (tk-core's browser-approved login).
+  svr.Post("/internal_api/app_session_request",
+           WithBody([this](const httplib::Request& req, httplib::Response& res,
+                           const std::string& body) {
+             TokenParams form;
+             AddQueryText(body, &form);
+             // The url is for the person's browser: the host the client reached, or ours.
+             std::string host = req.get_header_value("Host");
+             std::string site =
+                 host.empty() ? base_url() : std::string(tls() ? "https" : "http") + "://" + host;
+             Send(res, launcher_.Create(form["appName"], form["machineId"], site));
+           }));
+  svr.Put(R"(/internal_api/app_session_request/([^/]+))",
+          WithBody([this](const httplib::Request& req, httplib::Response& res, const std::string&) {
+            Send(res, launcher_.Poll(req.matches[1]));
+          }));
+  svr.Get(R"(/app_session_request/([^/]+))", [this](const httplib::Request& req,
+                                                    httplib::Response& res) {
+    const std::string id = req.matches[1];
+    auto about = launcher_.Describe(id);
+    if (!about) {
+      return SendHtml(res, 404, "Request not found",
+                      "<p>This request has expired or was already decided.</p>\n");
+    }
+    SendHtml(res, 200, "Approve sign-in", ApprovalForm(id, about->first, about->second, ""));
+  });
+  svr.Post(
+      R"(/app_session_request/([^/]+))",
+      WithBody(
+          [this](const httplib::Request& req, httplib::Response& res, const std::string& body) {
+            const std::string id = req.matches[1];
+            TokenParams form;
+            AddQueryText(body, &form);
+            auto about = launcher_.Describe(id);
+            if (!about) {
+              return SendHtml(res, 404, "Request not found",
+                              "<p>This request has expired or was already decided.</p>\n");
+            }
+            if (form["decision"] == "reject") {
+              launcher_.Reject(id);
+              return SendHtml(res, 200, "Request rejected",
+                              "<p id=\"result\">Rejected. You can close this window.</p>\n");
+            }
+            // The person signs in on this page; a wrong password never approves.
+            const UserFixture* user = endpoint_.ActiveUser(form["login"]);
+            if (user == nullptr || form["password"].empty() || user->password != form["password"]) {
+              return SendHtml(
+                  res, 403, "Approve sign-in",
+                  ApprovalForm(id, about->first, about->second, "Wrong login or password."));
+            }
+            if (launcher_.Approve(id, user->login) != AppSessionLauncher::Decision::kApproved) {
+              return SendHtml(res, 404, "Request not found",
+                              "<p>This request has expired or was already decided.</p>\n");
+            }
+            SendHtml(res, 200, "Request approved",
+                     "<p id=\"result\">Approved. You can close this window.</p>\n");
+          }));
 
   svr.Get("/_fake/stats",
           [this](const httplib::Request&, httplib::Response& res) { Send(res, 200, StatsJson()); });
@@ -371,6 +496,75 @@ void FakeShotgridSite::InstallRoutes() {
              std::string error;
              if (!settings_.ApplyJson(body, &error)) return SendError(res, 400, 103, error);
              Send(res, 200, settings_.ToJson());
+           }));
+
+  svr.Get("/_fake/app_session_request", [this](const httplib::Request&, httplib::Response& res) {
+    Send(res, 200, {{"requests", launcher_.ToJson()}});
+  });
+  svr.Post(
+      R"(/_fake/app_session_request/([^/]+))",
+      WithBody(
+          [this](const httplib::Request& req, httplib::Response& res, const std::string& text) {
+            nlohmann::json body;
+            if (!ParseJsonBody(text, res, &body)) return;
+            const std::string id = req.matches[1];
+            if (body.is_object() && body.contains("fail_polls")) {
+              const auto& n = body["fail_polls"];
+              const int status = body.value("status", 503);
+              if (!n.is_number_integer() || n.get<int>() < 0 || status < 500 || status > 599) {
+                return SendError(res, 400, 103, "fail_polls must be a count and status a 5xx code");
+              }
+              if (!launcher_.FailPolls(id, n.get<int>(), status)) {
+                return SendError(res, 404, 103, "No live request " + id);
+              }
+              return Send(res, 200, {{"fail_polls", n}, {"status", status}});
+            }
+            const bool reject = body.is_object() && body.value("reject", false) == true;
+            const bool approve =
+                body.is_object() && body.contains("approve_as") && body["approve_as"].is_string();
+            if (reject == approve) {
+              return SendError(res, 400, 103, "give either approve_as (a login) or reject: true");
+            }
+            auto decision = reject ? launcher_.Reject(id)
+                                   : launcher_.Approve(id, body["approve_as"].get<std::string>());
+            switch (decision) {
+              case AppSessionLauncher::Decision::kApproved:
+                return Send(res, 200, {{"state", "approved"}});
+              case AppSessionLauncher::Decision::kRejected:
+                return Send(res, 200, {{"state", "rejected"}});
+              case AppSessionLauncher::Decision::kUnknownUser:
+                return SendError(res, 400, 103, "approve_as must be an active user's login");
+              case AppSessionLauncher::Decision::kUnknownRequest:
+                break;
+            }
+            SendError(res, 404, 103, "No pending request " + id);
+          }));
+  svr.Post("/_fake/session_token", WithBody([this](const httplib::Request&, httplib::Response& res,
+                                                   const std::string& text) {
+             nlohmann::json body;
+             if (!ParseJsonBody(text, res, &body)) return;
+             SessionHolder holder;
+             if (body.is_object() && body.contains("login") && body["login"].is_string()) {
+               const UserFixture* user = endpoint_.ActiveUser(body["login"].get<std::string>());
+               if (user == nullptr) {
+                 return SendError(res, 400, 103, "login must be an active user's login");
+               }
+               holder = {"HumanUser", user->id, user->login};
+             } else if (body.is_object() && body.contains("script") && body["script"].is_string()) {
+               const std::string name = body["script"].get<std::string>();
+               const ScriptFixture* script = nullptr;
+               for (const auto& s : options_.fixtures.scripts) {
+                 if (s.name == name) script = &s;
+               }
+               if (script == nullptr)
+                 return SendError(res, 400, 103, "script must be a script name");
+               holder = {"ApiUser", script->id, script->name};
+             } else {
+               return SendError(res, 400, 103, "give login or script");
+             }
+             int64_t expires_at = 0;
+             std::string token = endpoint_.MintSessionToken(holder, &expires_at);
+             Send(res, 200, {{"session_token", token}, {"expires_at", expires_at}});
            }));
 
   // Everything else, including other API versions, is a JSON:API 404 like the real site's.

@@ -1,5 +1,6 @@
 // The fake ShotGrid site as an object: an HTTP(S) server with the token endpoint, one
-// authenticated entity read and the /_fake control API. Tests start it in-process on port 0;
+// authenticated entity read, the /api3/json RPC door, the app session launcher and the /_fake
+// control API. Tests start it in-process on port 0;
 // the fake-shotgrid binary is a thin wrapper around it.
 #pragma once
 
@@ -7,9 +8,11 @@
 #include <string>
 #include <thread>
 
+#include "api3.h"
 #include "counters.h"
 #include "faults.h"
 #include "fixtures.h"
+#include "launcher.h"
 #include "settings.h"
 #include "token_endpoint.h"
 
@@ -51,6 +54,7 @@ class FakeShotgridSite {
   FaultKnobs& faults() { return faults_; }
   SettingsStore& settings() { return settings_; }
   TokenEndpoint& endpoint() { return endpoint_; }
+  AppSessionLauncher& launcher() { return launcher_; }
   nlohmann::json StatsJson() const;
   void ResetAll();
 
@@ -62,6 +66,8 @@ class FakeShotgridSite {
   Counters counters_;
   FaultKnobs faults_;
   TokenEndpoint endpoint_;
+  Api3 api3_;
+  AppSessionLauncher launcher_;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   int port_ = 0;

@@ -73,44 +73,101 @@ bool TokenEndpoint::ResolveSudo(const TokenParams& p, std::string* sudo_login,
   return true;
 }
 
-ApiReply TokenEndpoint::PasswordGrant(const TokenParams& p) {
+UserCheck TokenEndpoint::CheckUser(const std::string& login, const std::string& password,
+                                   const std::string& code, const UserFixture** user) {
   SiteSettings settings = settings_.Get();
-  if (settings.auth_mode == AuthMode::kSso) {
-    return ErrorReply(400, 108, "User credentials not allowed for an SSO-enabled site");
-  }
-  if (settings.auth_mode == AuthMode::kIdentity) {
-    return ErrorReply(400, 110, "User credentials not allowed for an Autodesk Identity site");
-  }
-  std::string login = Param(p, "username");
-  std::string password = Param(p, "password");
-  if (login.empty() || password.empty()) return MissingArguments();
+  if (settings.auth_mode == AuthMode::kSso) return UserCheck::kSsoSite;
+  if (settings.auth_mode == AuthMode::kIdentity) return UserCheck::kIdentitySite;
+  if (login.empty() || password.empty()) return UserCheck::kMissingArgument;
 
   const int64_t now = settings_.Now();
-  const UserFixture* user = nullptr;
+  std::lock_guard<std::mutex> lock(mu_);
+  // A locked account answers exactly like a wrong password, so callers cannot tell.
+  if (IsLockedLocked(login, now)) {
+    RecordFailureLocked(login, now);
+    return UserCheck::kBadCredentials;
+  }
+  auto it = users_by_login_.find(login);
+  if (it == users_by_login_.end() || !it->second->active || it->second->password != password) {
+    RecordFailureLocked(login, now);
+    return UserCheck::kBadCredentials;
+  }
+  if (settings.two_factor) {
+    if (code.empty()) return UserCheck::kCodeMissing;
+    if (!CheckSecondFactorLocked(*it->second, code, now)) {
+      RecordFailureLocked(login, now);
+      return UserCheck::kBadCode;
+    }
+  }
+  *user = it->second;
+  return UserCheck::kOk;
+}
+
+const ScriptFixture* TokenEndpoint::CheckScript(const std::string& name,
+                                                const std::string& key) const {
+  auto it = scripts_by_name_.find(name);
+  if (it == scripts_by_name_.end() || key.empty() || it->second->key != key) return nullptr;
+  return it->second;
+}
+
+const UserFixture* TokenEndpoint::ActiveUser(const std::string& login) const {
+  auto it = users_by_login_.find(login);
+  return it == users_by_login_.end() || !it->second->active ? nullptr : it->second;
+}
+
+std::string TokenEndpoint::SudoRefusal(const std::string& login) const {
+  auto it = users_by_login_.find(login);
+  if (it == users_by_login_.end()) return "Cannot 'sudo' - user '" + login + "' does not exist";
+  if (!it->second->active) return "Cannot 'sudo' - user '" + login + "' is not active";
+  return "";
+}
+
+std::string TokenEndpoint::MintSessionToken(const SessionHolder& holder, int64_t* expires_at) {
+  const int64_t expiry = settings_.Now() + settings_.Get().session_token_lifetime;
+  // 32 hex characters, like the tokens real sites hand out.
+  std::string token = RandomHex(16);
   {
     std::lock_guard<std::mutex> lock(mu_);
-    // A locked account answers exactly like a wrong password, so callers cannot tell.
-    if (IsLockedLocked(login, now)) {
-      RecordFailureLocked(login, now);
+    session_tokens_[token] = {holder, expiry};
+  }
+  if (expires_at != nullptr) *expires_at = expiry;
+  return token;
+}
+
+std::optional<SessionHolder> TokenEndpoint::ResolveSessionToken(const std::string& token) const {
+  if (token.empty()) return std::nullopt;
+  for (const auto& u : fixtures_.users) {
+    if (u.active && !u.session_token.empty() && u.session_token == token) {
+      return SessionHolder{"HumanUser", u.id, u.login};
+    }
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = session_tokens_.find(token);
+  if (it == session_tokens_.end() || it->second.expires_at <= settings_.Now()) return std::nullopt;
+  if (it->second.holder.type == "HumanUser" && ActiveUser(it->second.holder.login) == nullptr) {
+    return std::nullopt;
+  }
+  return it->second.holder;
+}
+
+ApiReply TokenEndpoint::PasswordGrant(const TokenParams& p) {
+  std::string login = Param(p, "username");
+  const UserFixture* user = nullptr;
+  switch (CheckUser(login, Param(p, "password"), Param(p, "auth_token"), &user)) {
+    case UserCheck::kOk:
+      break;
+    case UserCheck::kSsoSite:
+      return ErrorReply(400, 108, "User credentials not allowed for an SSO-enabled site");
+    case UserCheck::kIdentitySite:
+      return ErrorReply(400, 110, "User credentials not allowed for an Autodesk Identity site");
+    case UserCheck::kMissingArgument:
+      return MissingArguments();
+    case UserCheck::kCodeMissing:
+      return ErrorReply(400, 106, "Missing argument for 2FA login",
+                        {{"auth_token", "missing for 2FA login"}});
+    case UserCheck::kBadCredentials:
+    case UserCheck::kBadCode:
       return CantAuthenticateUser(login);
-    }
-    auto it = users_by_login_.find(login);
-    if (it == users_by_login_.end() || !it->second->active || it->second->password != password) {
-      RecordFailureLocked(login, now);
-      return CantAuthenticateUser(login);
-    }
-    user = it->second;
-    if (settings.two_factor) {
-      std::string code = Param(p, "auth_token");
-      if (code.empty()) {
-        return ErrorReply(400, 106, "Missing argument for 2FA login",
-                          {{"auth_token", "missing for 2FA login"}});
-      }
-      if (!CheckSecondFactorLocked(*user, code, now)) {
-        RecordFailureLocked(login, now);
-        return CantAuthenticateUser(login);
-      }
-    }
   }
   std::string sudo;
   ApiReply error;
@@ -135,10 +192,8 @@ ApiReply TokenEndpoint::ClientCredentialsGrant(const TokenParams& p) {
 ApiReply TokenEndpoint::SessionTokenGrant(const TokenParams& p) {
   std::string token = Param(p, "session_token");
   if (token.empty()) return MissingArguments();
-  for (const auto& u : fixtures_.users) {
-    if (u.active && !u.session_token.empty() && u.session_token == token) {
-      return Issue({"HumanUser", u.id, "session_token", "", Param(p, "session_uuid")});
-    }
+  if (auto holder = ResolveSessionToken(token)) {
+    return Issue({holder->type, holder->id, "session_token", "", Param(p, "session_uuid")});
   }
   std::string tail = token.size() > 4 ? token.substr(token.size() - 4) : token;
   return ErrorReply(400, 102, "Can't authenticate session token ending with '" + tail + "'");

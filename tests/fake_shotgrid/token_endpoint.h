@@ -1,5 +1,7 @@
 // The logic of POST /api/v1/auth/access_token, independent of HTTP: grants, 2FA, lockout,
-// refresh-token rotation and access-token (JWT) issue/verification, per shotgrid-auth.md.
+// refresh-token rotation and access-token (JWT) issue/verification, per shotgrid-auth.md. It also
+// owns the credential checks and session tokens that /api3/json and the app session launcher share
+// with it, so every door into the site sees the same people, codes, lockouts and sessions.
 #pragma once
 
 #include <cstdint>
@@ -28,6 +30,24 @@ inline constexpr int64_t kLockoutWindowSeconds = 3600;
 inline constexpr int64_t kLockoutSeconds = 3600;
 inline constexpr int64_t kRefreshTokenLifetimeSeconds = 24 * 3600;
 
+// Outcome of checking a person's login, password and 2FA code, in the order the site checks them.
+enum class UserCheck {
+  kOk,
+  kSsoSite,          // passwords refused: the site uses SSO
+  kIdentitySite,     // passwords refused: the site uses Autodesk Identity
+  kMissingArgument,  // login or password empty
+  kBadCredentials,   // unknown, inactive, locked, or wrong password
+  kCodeMissing,      // password right, 2FA on, no code
+  kBadCode,          // password right, code wrong or already used
+};
+
+// Whom a session token stands for.
+struct SessionHolder {
+  std::string type;  // "HumanUser" or "ApiUser"
+  int id = 0;
+  std::string login;  // HumanUser login or ApiUser (script) name
+};
+
 class TokenEndpoint {
  public:
   TokenEndpoint(Fixtures fixtures, SettingsStore& settings);
@@ -42,6 +62,24 @@ class TokenEndpoint {
 
   // Forget failures, lockouts and used 2FA codes; restore backup codes. Issued tokens survive.
   void Reset();
+
+  // Checks a person's credentials; failures count toward the lockout exactly as a REST password
+  // grant's do. `code` empty means no 2FA code was sent. On kOk, *user is the person.
+  UserCheck CheckUser(const std::string& login, const std::string& password,
+                      const std::string& code, const UserFixture** user);
+  // The script with this name and key, or null.
+  const ScriptFixture* CheckScript(const std::string& name, const std::string& key) const;
+  // An active fixture user, or null.
+  const UserFixture* ActiveUser(const std::string& login) const;
+  // Empty when sudo to `login` is allowed, otherwise the site's "Cannot 'sudo' - ..." message.
+  std::string SudoRefusal(const std::string& login) const;
+
+  // Mints a session token for `holder` that expires after the site's session_token_lifetime.
+  // Returns the token and its expiry (site clock) in *expires_at.
+  std::string MintSessionToken(const SessionHolder& holder, int64_t* expires_at = nullptr);
+  // Whom a session token stands for: a fixture user's (never expires while the user is active)
+  // or a minted one that has not expired by the site clock.
+  std::optional<SessionHolder> ResolveSessionToken(const std::string& token) const;
 
  private:
   struct Principal {
@@ -86,6 +124,11 @@ class TokenEndpoint {
   mutable std::mutex mu_;
   std::unordered_map<std::string, UserState> user_state_;
   std::unordered_map<std::string, RefreshEntry> refresh_tokens_;
+  struct MintedSession {
+    SessionHolder holder;
+    int64_t expires_at = 0;
+  };
+  std::unordered_map<std::string, MintedSession> session_tokens_;
 };
 
 }  // namespace fake_shotgrid

@@ -93,4 +93,68 @@ int FakeSiteProcess::ReadProjects(const std::string& access_token, std::string* 
   return result->status;
 }
 
+int FakeSiteProcess::PostStatus(const std::string& path, const std::string& body,
+                                nlohmann::json* answer) {
+  httplib::Client client(url_);
+  client.enable_server_certificate_verification(false);
+  client.set_read_timeout(10, 0);
+  httplib::Result result = client.Post(path.c_str(), body, "application/json");
+  if (!result) return 0;
+  if (answer != nullptr) *answer = nlohmann::json::parse(result->body, nullptr, false);
+  return result->status;
+}
+
+int FakeSiteProcess::Api3Calls(const std::string& key) {
+  nlohmann::json api3 = Stats()["api3"];
+  if (key.find('.') != std::string::npos) return api3["by_method_and_auth"].value(key, 0);
+  return api3.value(key, -1);
+}
+
+int FakeSiteProcess::LauncherCount(const std::string& event) {
+  return Stats()["launcher"].value(event, -1);
+}
+
+nlohmann::json FakeSiteProcess::AppSessionRequests() {
+  return Call("GET", "/_fake/app_session_request")["requests"];
+}
+
+namespace {
+
+// ".../app_session_request/<id>" or "<id>" -> "<id>".
+std::string RequestId(const std::string& request) {
+  auto slash = request.find_last_of('/');
+  return slash == std::string::npos ? request : request.substr(slash + 1);
+}
+
+}  // namespace
+
+bool FakeSiteProcess::ApproveAppSession(const std::string& request, const std::string& login) {
+  nlohmann::json body = {{"approve_as", login}};
+  return PostStatus("/_fake/app_session_request/" + RequestId(request), body.dump()) == 200;
+}
+
+bool FakeSiteProcess::RejectAppSession(const std::string& request) {
+  nlohmann::json body = {{"reject", true}};
+  return PostStatus("/_fake/app_session_request/" + RequestId(request), body.dump()) == 200;
+}
+
+bool FakeSiteProcess::FailAppSessionPolls(const std::string& request, int count, int status) {
+  nlohmann::json body = {{"fail_polls", count}, {"status", status}};
+  return PostStatus("/_fake/app_session_request/" + RequestId(request), body.dump()) == 200;
+}
+
+std::string FakeSiteProcess::MintSessionToken(const std::string& login) {
+  return Call("POST", "/_fake/session_token", {{"login", login}}).value("session_token", "");
+}
+
+bool FakeSiteProcess::SessionTokenWorks(const std::string& session_token) {
+  nlohmann::json auth = {{"session_token", session_token}, {"reject_if_expired", true}};
+  nlohmann::json read = {{"type", "Project"}, {"return_fields", {"name"}}};
+  nlohmann::json request = {{"method_name", "read"},
+                            {"params", nlohmann::json::array({auth, read})}};
+  nlohmann::json answer;
+  if (PostStatus("/api3/json", request.dump(), &answer) != 200) return false;
+  return answer.is_object() && answer.contains("results") && !answer.contains("exception");
+}
+
 }  // namespace credbroker::testing
