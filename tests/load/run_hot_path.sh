@@ -15,12 +15,13 @@
 # against the calls it answered. All traffic is on loopback.
 #
 # With PROFILE=FILE.svg, also records the broker with perf (cpu-clock) during
-# one more keyring run and draws a flame graph (fold_perf_stacks.py,
-# flamegraph_svg.py); the summary of the samples is kept next to the SVG.
+# one more run of the PROFILE_CASE case (default keyring) and draws a flame
+# graph (fold_perf_stacks.py, flamegraph_svg.py); the summary of the samples
+# is kept next to the SVG.
 #
 # usage: tests/load/run_hot_path.sh [ROUNDS] [SECONDS]
 #        env: CONNECTIONS=8 STREAMS=10 CLIENT_THREADS=1 CASES="own-key keyring"
-#             PROFILE=docs/profiles/cache-hit-before.svg
+#             PROFILE=docs/profiles/cache-hit-before.svg PROFILE_CASE=keyring
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BUILD_DIR="${BUILD_DIR:-$ROOT/build}"
@@ -31,6 +32,7 @@ STREAMS="${STREAMS:-10}"
 CLIENT_THREADS="${CLIENT_THREADS:-1}"
 CASES="${CASES:-own-key keyring}"
 PROFILE="${PROFILE:-}"
+PROFILE_CASE="${PROFILE_CASE:-keyring}"
 ((ROUNDS >= 1 && ROUNDS <= 20 && SECONDS_PER_RUN >= 1 && SECONDS_PER_RUN <= 60)) || {
   echo "ROUNDS must be 1..20 and SECONDS 1..60" >&2
   exit 2
@@ -185,7 +187,7 @@ for CASE in $CASES; do
   threads="$(awk '/^Threads:/ {print $2}' "/proc/$BROKER_PID/status")"
 
   # Audit lines are counted once the broker has stopped and flushed.
-  if [[ -n "$PROFILE" && "$CASE" == keyring ]]; then
+  if [[ -n "$PROFILE" && "$CASE" == "$PROFILE_CASE" ]]; then
     mkdir -p "$(dirname "$PROFILE")"
     PERF_DATA="$WORK/perf.data"
     perf record -e cpu-clock -F 499 --call-graph dwarf,16384 -p "$BROKER_PID" -o "$PERF_DATA" \
@@ -201,7 +203,7 @@ for CASE in $CASES; do
       python3 "$ROOT/tests/load/fold_perf_stacks.py" --summary "${PROFILE%.svg}.summary.txt" \
         >"$WORK/stacks.folded"
     python3 "$ROOT/tests/load/flamegraph_svg.py" \
-      --title "broker, cache-hit IssueScriptSession (keyring, service token), perf cpu-clock" \
+      --title "broker, cache-hit IssueScriptSession ($CASE case), perf cpu-clock" \
       <"$WORK/stacks.folded" >"$PROFILE"
     sed 's/^/    /' "${PROFILE%.svg}.summary.txt"
     echo "  flame graph: $PROFILE (summary next to it)"
