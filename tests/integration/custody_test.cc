@@ -20,8 +20,9 @@ const std::map<std::string, std::string> kCallers = {{"web-a", "custody-a-token-
 
 class CustodyTest : public BrokerTest {
  protected:
-  void StartWithCallers(const FakeSiteOptions& site = {}) {
+  void StartWithCallers(const FakeSiteOptions& site = {}, const std::string& site_extra = "") {
     BrokerOptions options;
+    options.site_extra = site_extra;
     options.extra_yaml = ServiceTokensYaml(kCallers) + "policy_file: \"" +
                          dir_.Write("policy.yaml", AllowEveryMethodPolicy(kCallers)) + "\"\n";
     Start(site, options);
@@ -170,6 +171,27 @@ TEST_F(CustodyTest, SiteOutageKeepsTheSessionForLater) {
                       "UPSTREAM_UNAVAILABLE");
   ASSERT_GRPC_OK(GetToken(session.session_id(), 120, &token));
   EXPECT_NE(token.access_token(), session.access_token());
+}
+
+TEST_F(CustodyTest, RefreshWhoseAnswerWasLostEndsTheSessionWhenTheSiteSpentTheToken) {
+  // The broker gives up after 300 ms; the site still answers (and spends the
+  // refresh token) after 1 s. The broker kept the old token, the next refresh
+  // sends it, the site refuses it, and the session ends: never two refreshes
+  // with one token at the same time, and no silent loss.
+  StartWithCallers(ShortTokens(), "    request_timeout_ms: 300\n");
+  const v1::Session session = HeldLogin(fixtures::kHeidi);
+  site_->SetFaults({{"latency_ms", 1000}});
+  v1::AccessToken token;
+  EXPECT_BROKER_ERROR(GetToken(session.session_id(), 120, &token), UNAVAILABLE,
+                      "UPSTREAM_UNAVAILABLE");
+  for (int i = 0; i < 400 && site_->Stats().value("in_flight", 0) > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  site_->SetFaults({{"latency_ms", 0}});
+  EXPECT_BROKER_ERROR(GetToken(session.session_id(), 120, &token), UNAUTHENTICATED,
+                      "REFRESH_TOKEN_INVALID");
+  EXPECT_BROKER_ERROR(GetToken(session.session_id(), 0, &token), NOT_FOUND, "SESSION_NOT_FOUND");
+  EXPECT_EQ(site_->Requests("refresh_token"), 2);
 }
 
 }  // namespace
