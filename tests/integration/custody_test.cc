@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "broker_fixture.h"
+#include "concurrent_calls.h"
 #include "service_tokens.h"
 
 namespace credbroker::testing {
@@ -74,23 +75,16 @@ TEST_F(CustodyTest, ConcurrentCallsForAStaleSessionMakeOneRefresh) {
   StartWithCallers(site);
   const v1::Session session = HeldLogin(fixtures::kBob);
   site_->SetFaults({{"latency_ms", 500}});
-  std::atomic<bool> go{false};
-  std::vector<std::future<std::pair<grpc::Status, std::string>>> calls;
-  for (int i = 0; i < 60; ++i) {
-    calls.push_back(std::async(std::launch::async, [&] {
-      while (!go) std::this_thread::yield();
-      v1::AccessToken token;
-      grpc::Status status = GetToken(session.session_id(), 120, &token);
-      return std::make_pair(status, token.access_token());
-    }));
-  }
-  go = true;
-  std::set<std::string> tokens;
-  for (auto& call : calls) {
-    auto [status, token] = call.get();
-    EXPECT_GRPC_OK(status);
-    tokens.insert(token);
-  }
+  int failed = 0;
+  const std::set<std::string> tokens = DistinctTokens(
+      RunTogether(60,
+                  [&](int) {
+                    v1::AccessToken token;
+                    grpc::Status status = GetToken(session.session_id(), 120, &token);
+                    return CallAnswer{status, token.access_token()};
+                  }),
+      &failed);
+  EXPECT_EQ(failed, 0);
   EXPECT_EQ(site_->Requests("refresh_token"), 1);
   ASSERT_EQ(tokens.size(), 1u);
   EXPECT_NE(*tokens.begin(), session.access_token());

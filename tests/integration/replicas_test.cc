@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "broker_fixture.h"
+#include "concurrent_calls.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "redis_server.h"
 #include "service_tokens.h"
@@ -112,23 +113,16 @@ TEST_F(ReplicasTest, NinetyCallsOverThreeReplicasMakeOneRefresh) {
   Start(NoSecondFactor(/*token_lifetime=*/100));  // asking for 120 s forces a refresh
   const std::string id = HeldSession(0, fixtures::kBob);
   site_->SetFaults({{"latency_ms", 500}});
-  std::atomic<bool> go{false};
-  std::vector<std::future<std::pair<grpc::Status, std::string>>> calls;
-  for (int i = 0; i < 90; ++i) {
-    calls.push_back(std::async(std::launch::async, [&, i] {
-      while (!go) std::this_thread::yield();
-      v1::AccessToken token;
-      grpc::Status status = GetToken(i % 3, id, 120, &token);
-      return std::make_pair(status, token.access_token());
-    }));
-  }
-  go = true;
-  std::set<std::string> tokens;
-  for (auto& call : calls) {
-    auto [status, token] = call.get();
-    EXPECT_GRPC_OK(status);
-    tokens.insert(token);
-  }
+  int failed = 0;
+  const std::set<std::string> tokens =
+      DistinctTokens(RunTogether(90,
+                                 [&](int i) {
+                                   v1::AccessToken token;
+                                   grpc::Status status = GetToken(i % 3, id, 120, &token);
+                                   return CallAnswer{status, token.access_token()};
+                                 }),
+                     &failed);
+  EXPECT_EQ(failed, 0);
   EXPECT_EQ(site_->Requests("refresh_token"), 1);
   EXPECT_EQ(tokens.size(), 1u);
 }
@@ -136,27 +130,20 @@ TEST_F(ReplicasTest, NinetyCallsOverThreeReplicasMakeOneRefresh) {
 TEST_F(ReplicasTest, ColdScriptKeyMakesOneSiteCallAcrossReplicas) {
   Start();
   site_->SetFaults({{"latency_ms", 300}});
-  std::atomic<bool> go{false};
-  std::vector<std::future<std::pair<grpc::Status, std::string>>> calls;
-  for (int i = 0; i < 90; ++i) {
-    calls.push_back(std::async(std::launch::async, [&, i] {
-      while (!go) std::this_thread::yield();
-      v1::IssueScriptSessionRequest request;
-      request.set_script_name(fixtures::kIngestBotName);
-      request.set_script_key(fixtures::kIngestBotKey);
-      v1::Session session;
-      grpc::Status status =
-          Replica(i % 3).IssueScriptSession(ContextAs(kCallers.at("web")).get(), request, &session);
-      return std::make_pair(status, session.access_token());
-    }));
-  }
-  go = true;
-  std::set<std::string> tokens;
-  for (auto& call : calls) {
-    auto [status, token] = call.get();
-    EXPECT_GRPC_OK(status);
-    tokens.insert(token);
-  }
+  int failed = 0;
+  const std::set<std::string> tokens =
+      DistinctTokens(RunTogether(90,
+                                 [&](int i) {
+                                   v1::IssueScriptSessionRequest request;
+                                   request.set_script_name(fixtures::kIngestBotName);
+                                   request.set_script_key(fixtures::kIngestBotKey);
+                                   v1::Session session;
+                                   grpc::Status status = Replica(i % 3).IssueScriptSession(
+                                       ContextAs(kCallers.at("web")).get(), request, &session);
+                                   return CallAnswer{status, session.access_token()};
+                                 }),
+                     &failed);
+  EXPECT_EQ(failed, 0);
   EXPECT_EQ(site_->Requests("client_credentials"), 1);
   EXPECT_EQ(tokens.size(), 1u);
   // Nothing of the script or its key is readable in Redis.
