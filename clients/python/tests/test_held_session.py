@@ -1,14 +1,15 @@
 """HeldSessionTokenSource (broker custody) against the real broker: ten threads share one
 GetAccessToken and one site refresh, the cached token until invalidate(), revoke() and
-SESSION_NOT_FOUND after it, and BearerAuth with a held session."""
+SESSION_NOT_FOUND after it, BearerAuth with a held session, and the asyncio source."""
 
+import asyncio
 import threading
 
 import grpc
 import pytest
 import requests
 
-from credbroker import AuthenticationError, Custody, HeldSessionTokenSource, Reason
+from credbroker import AuthenticationError, Custody, HeldSessionTokenSource, Reason, aio
 from credbroker.requests_auth import BearerAuth
 from conftest import Stack, login
 
@@ -118,3 +119,29 @@ def test_bearer_auth_with_a_held_session(stack100):
 def test_empty_session_id_is_refused(stack100):
     with pytest.raises(ValueError):
         HeldSessionTokenSource(stack100.connect(), "")
+
+
+def test_asyncio_source_shares_one_call_and_ends_with_revoke(stack100):
+    session = held_login(stack100.connect(), "alice")
+    before = stack100.requests("refresh_token")
+
+    async def run():
+        async with aio.connect(stack100.address) as client:
+            counting = CountingClient(client)
+            source = aio.AsyncHeldSessionTokenSource(counting, session.session_id,
+                                                     min_validity=120)
+            stack100.faults(latency_ms=300)
+            try:
+                tokens = await asyncio.gather(*(source.access_token() for _ in range(10)))
+            finally:
+                stack100.faults(latency_ms=0)
+            assert len(set(tokens)) == 1 and tokens[0] != session.access_token
+            assert counting.get_access_token_calls == 1
+            assert stack100.requests("refresh_token") == before + 1
+            await source.revoke()
+            with pytest.raises(AuthenticationError) as raised:
+                await source.access_token()
+            assert raised.value.code == grpc.StatusCode.NOT_FOUND
+            assert raised.value.reason == Reason.SESSION_NOT_FOUND
+            assert counting.get_access_token_calls == 2
+    asyncio.run(run())
