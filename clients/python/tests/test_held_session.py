@@ -1,6 +1,7 @@
 """HeldSessionTokenSource (broker custody) against the real broker: ten threads share one
 GetAccessToken and one site refresh, the cached token until invalidate(), revoke() and
-SESSION_NOT_FOUND after it, BearerAuth with a held session, and the asyncio source."""
+SESSION_NOT_FOUND after it, REFRESH_TOKEN_INVALID then SESSION_NOT_FOUND for a session the
+site no longer refreshes, BearerAuth with a held session, and the asyncio source."""
 
 import asyncio
 import threading
@@ -145,3 +146,23 @@ def test_asyncio_source_shares_one_call_and_ends_with_revoke(stack100):
             assert raised.value.reason == Reason.SESSION_NOT_FOUND
             assert counting.get_access_token_calls == 2
     asyncio.run(run())
+
+
+def test_a_session_the_site_no_longer_refreshes_is_gone(stack100):
+    client = stack100.connect()
+    session = held_login(client, "bob")
+    source = HeldSessionTokenSource(client, session.session_id, min_validity=120)
+    before = stack100.requests("refresh_token")
+    stack100.set_clock(25 * 3600)  # the site's refresh tokens live 24 h: this one has expired
+    try:
+        with pytest.raises(AuthenticationError) as raised:
+            source.access_token()
+        assert raised.value.code == grpc.StatusCode.UNAUTHENTICATED
+        assert raised.value.reason == Reason.REFRESH_TOKEN_INVALID
+        with pytest.raises(AuthenticationError) as raised:
+            source.access_token()
+        assert raised.value.code == grpc.StatusCode.NOT_FOUND
+        assert raised.value.reason == Reason.SESSION_NOT_FOUND
+        assert stack100.requests("refresh_token") == before + 1
+    finally:
+        stack100.set_clock(0)
