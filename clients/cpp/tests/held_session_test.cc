@@ -1,6 +1,8 @@
 // HeldSessionTokenSource against the real broker: a broker-custody login, ten
 // threads sharing one GetAccessToken (one refresh_token grant at the site),
-// the cached token and Invalidate(), Revoke() and SESSION_NOT_FOUND after it.
+// the cached token and Invalidate(), Revoke() and SESSION_NOT_FOUND after it,
+// and a session the site no longer refreshes (REFRESH_TOKEN_INVALID, then
+// SESSION_NOT_FOUND).
 #include <grpcpp/create_channel.h>
 #include <grpcpp/support/client_interceptor.h>
 #include <gtest/gtest.h>
@@ -9,6 +11,7 @@
 #include <atomic>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include "credbroker/client.h"
 #include "test_env.h"
@@ -122,6 +125,28 @@ TEST_F(HeldSessionTest, RevokedSessionIsNotFound) {
     EXPECT_EQ(error.reason(), "SESSION_NOT_FOUND");
     EXPECT_EQ(std::string(error.what()).find(session_id), std::string::npos);
   }
+  EXPECT_EQ(get_access_token_calls_.load(), 2);
+}
+
+TEST_F(HeldSessionTest, SessionTheSiteNoLongerRefreshesIsGone) {
+  const std::string session_id = HeldLogin("dave", "MRQXMZJNONSWG4TF");
+  client::HeldSessionTokenSource source(stub_, session_id, std::chrono::seconds(120));
+  // The site's refresh tokens live 24 h: 25 h later this one has expired.
+  httplib::Client(site_->url())
+      .Post("/_fake/clock", R"({"offset_seconds": 90000})", "application/json");
+  const auto reason_of_token = [&]() -> std::pair<grpc::StatusCode, std::string> {
+    try {
+      source.Token();
+    } catch (const BrokerError& error) {
+      return {error.code(), error.reason()};
+    }
+    return {grpc::StatusCode::OK, ""};
+  };
+  EXPECT_EQ(reason_of_token(), std::make_pair(grpc::StatusCode::UNAUTHENTICATED,
+                                              std::string("REFRESH_TOKEN_INVALID")));
+  EXPECT_EQ(reason_of_token(),
+            std::make_pair(grpc::StatusCode::NOT_FOUND, std::string("SESSION_NOT_FOUND")));
+  EXPECT_EQ(site_->Requests("refresh_token"), 1);
   EXPECT_EQ(get_access_token_calls_.load(), 2);
 }
 
