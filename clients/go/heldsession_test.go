@@ -1,7 +1,9 @@
 // Tests of HeldSessionTokenSource against the real broker and the fake site,
 // whose tokens live 100 s: ten goroutines asking for 120 s of validity share
 // one GetAccessToken and one site refresh; a 60 s source reuses its token
-// until Invalidate; Revoke makes later Tokens fail with SESSION_NOT_FOUND.
+// until Invalidate; Revoke makes later Tokens fail with SESSION_NOT_FOUND; a
+// session the site no longer refreshes answers REFRESH_TOKEN_INVALID, then
+// SESSION_NOT_FOUND.
 package credbroker
 
 import (
@@ -99,5 +101,17 @@ func TestHeldSessionTokenSourceAgainstTheRealBroker(t *testing.T) {
 	wantReason(t, err, codes.NotFound, ReasonSessionNotFound)
 	if got := atomic.LoadInt64(&getAccessToken); got != 5 {
 		t.Fatalf("GetAccessToken calls: %d, want 5", got)
+	}
+
+	// The site's refresh tokens live 24 h: 25 h later the broker's refresh
+	// is refused, and the session is deleted.
+	gone := c.HeldSessionTokenSource(login("bob", "KRUGKIDCN5RCA43F"), WithMargin(120*time.Second))
+	siteCall(t, "POST", site+"/_fake/clock", "", `{"offset_seconds":90000}`)
+	_, err = gone.Token(ctx)
+	wantReason(t, err, codes.Unauthenticated, ReasonRefreshTokenInvalid)
+	_, err = gone.Token(ctx)
+	wantReason(t, err, codes.NotFound, ReasonSessionNotFound)
+	if got := requests(t, site)["refresh_token"] - before; got != 2 {
+		t.Fatalf("refresh grants at the site: %d, want 2", got)
 	}
 }

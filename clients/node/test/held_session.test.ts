@@ -1,7 +1,9 @@
 // HeldSessionTokenSource against the real broker and a fake site whose tokens
 // live 100 s: concurrent callers asking for 120 s share one GetAccessToken and
 // one site refresh; a caller's AbortSignal stops only that caller; the token
-// is cached until invalidate(); revoke() ends the session (SESSION_NOT_FOUND).
+// is cached until invalidate(); revoke() ends the session (SESSION_NOT_FOUND);
+// a session the site no longer refreshes answers REFRESH_TOKEN_INVALID, then
+// SESSION_NOT_FOUND.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { InterceptingCall, Interceptor, status } from "@grpc/grpc-js";
@@ -74,6 +76,23 @@ describe("HeldSessionTokenSource against the real broker", () => {
     assert.equal(error.reason, "SESSION_NOT_FOUND");
     assert.ok(!error.message.includes(source.sessionId));
     assert.equal(calls - before, 3);
+  });
+
+  test("a session the site no longer refreshes is gone", async () => {
+    const source = new HeldSessionTokenSource(broker, await heldLogin("bob"), { minValiditySeconds: 120 });
+    const base = (await stack.requests()).refresh_token;
+    await stack.control("clock", { offset_seconds: 25 * 3600 }); // the site's refresh tokens live 24 h
+    try {
+      const refused = await rejection(source.accessToken());
+      assert.equal(refused.code, status.UNAUTHENTICATED);
+      assert.equal(refused.reason, "REFRESH_TOKEN_INVALID");
+      const gone = await rejection(source.accessToken());
+      assert.equal(gone.code, status.NOT_FOUND);
+      assert.equal(gone.reason, "SESSION_NOT_FOUND");
+      assert.equal((await stack.requests()).refresh_token, base + 1);
+    } finally {
+      await stack.control("clock", { offset_seconds: 0 });
+    }
   });
 
   test("an empty session id is refused", () => {
