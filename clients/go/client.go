@@ -1,6 +1,7 @@
 // Connection set-up and the broker calls of the Go client: Dial with its
 // options (CA bundle, client certificate, service bearer token), Login with
-// the two-factor step, Refresh, Revoke and ScriptSession.
+// the two-factor step, Refresh, Revoke and ScriptSession, and the calls on
+// held sessions (broker custody): GetAccessToken and RevokeSession.
 package credbroker
 
 import (
@@ -16,6 +17,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "credbroker/client/credbrokerv1"
@@ -305,6 +307,26 @@ func (c *Client) ScriptSession(ctx context.Context, script, key, sudoAs string) 
 		Site: c.site, ScriptName: script, ScriptKey: key, SudoAsLogin: sudoAs,
 	})
 	return s, fromRPC(err)
+}
+
+// GetAccessToken returns the access token of a held session (broker
+// custody), valid for at least minValidity (the broker honours up to 300 s),
+// refreshed at the site first when needed. SESSION_NOT_FOUND and
+// REFRESH_TOKEN_INVALID mean the person logs in again.
+func (c *Client) GetAccessToken(ctx context.Context, sessionID string, minValidity time.Duration) (*pb.AccessToken, error) {
+	t, err := c.rpc.GetAccessToken(ctx, &pb.GetAccessTokenRequest{
+		SessionId: sessionID, MinValidity: durationpb.New(minValidity),
+	})
+	return t, fromRPC(err)
+}
+
+// RevokeSession ends a held session: the broker spends its refresh token at
+// the site and deletes it. Idempotent (an unknown id is fine).
+func (c *Client) RevokeSession(ctx context.Context, sessionID string) error {
+	_, err := c.rpc.RevokeSession(ctx, &pb.RevokeSessionRequest{
+		Session: &pb.RevokeSessionRequest_SessionId{SessionId: sessionID},
+	})
+	return fromRPC(err)
 }
 
 func timeOf(ts *timestamppb.Timestamp) time.Time {

@@ -1,6 +1,7 @@
 // Token sources of the Go client: SessionTokenSource keeps a caller-custody
 // session fresh with RefreshSession; ScriptTokenSource asks for a new script
-// session. Both are single flight: one call at a time goes to the broker, and
+// session; HeldSessionTokenSource (heldsession.go) asks GetAccessToken for a
+// session the broker keeps. All are single flight: one call at a time goes to the broker, and
 // no lock is held across it, so every waiting caller honours its own
 // context. OAuth2() adapts either to golang.org/x/oauth2's TokenSource, for
 // oauth2.NewClient and oauth2.Transport.
@@ -61,6 +62,9 @@ type singleFlight struct {
 	mu     sync.Mutex
 	s      *Session
 	flying *flight
+	// Counts invalidations: a call that started before one answers its
+	// callers but is not cached (its token may be the one invalidated).
+	gen uint64
 }
 
 func (sf *singleFlight) token(ctx context.Context) (*Session, error) {
@@ -74,11 +78,11 @@ func (sf *singleFlight) token(ctx context.Context) (*Session, error) {
 	if f == nil {
 		f = &flight{done: make(chan struct{})}
 		sf.flying = f
-		current := sf.s
+		current, gen := sf.s, sf.gen
 		go func() {
 			s, err := sf.fetch(context.Background(), current)
 			sf.mu.Lock()
-			if err == nil {
+			if err == nil && gen == sf.gen {
 				sf.s = s
 			}
 			sf.flying = nil
@@ -94,6 +98,14 @@ func (sf *singleFlight) token(ctx context.Context) (*Session, error) {
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+// invalidate drops the cached session's token: the next token() fetches.
+func (sf *singleFlight) invalidate() {
+	sf.mu.Lock()
+	defer sf.mu.Unlock()
+	sf.s = nil
+	sf.gen++
 }
 
 func (sf *singleFlight) current() *Session {

@@ -3,6 +3,7 @@
 // that call's outcome (the new token, or its error) instead of calling again.
 #include "credbroker/token_source.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "credbroker/broker_error.h"
@@ -19,6 +20,12 @@ void TokenCache::Set(v1::Session session) {
   std::lock_guard<std::mutex> lock(mutex_);
   session_ = std::move(session);
   has_session_ = true;
+}
+
+void TokenCache::Invalidate() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  session_.clear_access_token();
+  ++invalidations_;
 }
 
 v1::Session TokenCache::Current() const {
@@ -44,6 +51,7 @@ std::string TokenCache::AccessToken() {
   }
   in_flight_ = true;
   const v1::Session current = session_;
+  const uint64_t invalidations = invalidations_;
   lock.unlock();
 
   v1::Session fetched;
@@ -68,7 +76,10 @@ std::string TokenCache::AccessToken() {
     session_ = fetched;
     has_session_ = true;
   }
-  const std::string token = session_.access_token();
+  // Invalidated while in flight: this answer may predate the reason for the
+  // invalidation, so it goes to this flight's callers only.
+  const std::string token = fetched.access_token();
+  if (!error && invalidations_ != invalidations) session_.clear_access_token();
   lock.unlock();
   done_.notify_all();
   if (error) std::rethrow_exception(error);
@@ -138,6 +149,50 @@ ScriptTokenSource::ScriptTokenSource(std::shared_ptr<v1::CredentialBroker::StubI
         ThrowIfError(stub->IssueScriptSession(NewCallContext(timeout).get(), request, &session));
         return session;
       });
+}
+
+HeldSessionTokenSource::HeldSessionTokenSource(
+    std::shared_ptr<v1::CredentialBroker::StubInterface> stub, std::string session_id,
+    std::chrono::seconds min_validity, std::chrono::milliseconds timeout)
+    : stub_(std::move(stub)), session_id_(std::move(session_id)), timeout_(timeout) {
+  if (!stub_) throw std::invalid_argument("HeldSessionTokenSource needs a stub");
+  if (session_id_.empty()) throw std::invalid_argument("HeldSessionTokenSource needs a session id");
+  // Above the broker's cap every cached token would look stale and each call
+  // would go to the broker.
+  min_validity = std::min(min_validity, kMaxMinValidity);
+  TokenSourceOptions options;
+  options.margin = min_validity;
+  options.timeout = timeout;
+  auto* stub_ptr = stub_.get();
+  cache_ = std::make_unique<detail::TokenCache>(
+      std::move(options),
+      [stub_ptr, id = session_id_, min_validity, timeout](const v1::Session& current) {
+        v1::GetAccessTokenRequest request;
+        request.set_session_id(id);
+        request.mutable_min_validity()->set_seconds(min_validity.count());
+        v1::AccessToken answer;
+        ThrowIfError(stub_ptr->GetAccessToken(NewCallContext(timeout).get(), request, &answer));
+        v1::Session fetched = current;
+        fetched.set_access_token(answer.access_token());
+        fetched.set_token_type(answer.token_type());
+        *fetched.mutable_expire_time() = answer.expire_time();
+        return fetched;
+      });
+  v1::Session held;
+  held.set_session_id(session_id_);
+  cache_->Set(std::move(held));
+}
+
+std::string HeldSessionTokenSource::Token() { return cache_->AccessToken(); }
+
+void HeldSessionTokenSource::Invalidate() { cache_->Invalidate(); }
+
+void HeldSessionTokenSource::Revoke() {
+  v1::RevokeSessionRequest request;
+  request.set_session_id(session_id_);
+  v1::RevokeSessionResponse response;
+  ThrowIfError(stub_->RevokeSession(NewCallContext(timeout_).get(), request, &response));
+  cache_->Invalidate();
 }
 
 std::string ScriptTokenSource::AccessToken() { return cache_->AccessToken(); }

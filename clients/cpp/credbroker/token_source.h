@@ -5,6 +5,9 @@
 //     RefreshSession; keeps the rotated refresh token (refresh tokens are
 //     single use).
 //   ScriptTokenSource: IssueScriptSession with a script's name and key.
+//   HeldSessionTokenSource: a person's session kept by the broker (broker
+//     custody), named by its session id; GetAccessToken hands out the token
+//     and the broker refreshes it. The caller holds no refresh token.
 #pragma once
 
 #include <chrono>
@@ -41,6 +44,9 @@ class TokenCache {
   void Set(v1::Session session);
   std::string AccessToken();
   v1::Session Current() const;
+  // Drops the cached access token: the next AccessToken() fetches. A fetch in
+  // flight meanwhile still answers its callers but is not cached.
+  void Invalidate();
 
  private:
   bool FreshLocked(std::chrono::seconds margin) const;
@@ -53,6 +59,7 @@ class TokenCache {
   v1::Session session_;
   bool in_flight_ = false;
   uint64_t flights_ = 0;
+  uint64_t invalidations_ = 0;
   std::exception_ptr last_error_;
 };
 }  // namespace detail
@@ -98,6 +105,39 @@ class ScriptTokenSource {
   v1::Session CurrentSession() const;
 
  private:
+  std::unique_ptr<detail::TokenCache> cache_;
+};
+
+// The longest min_validity the broker honours (site tokens live about 600 s).
+inline constexpr std::chrono::seconds kMaxMinValidity{300};
+
+class HeldSessionTokenSource {
+ public:
+  // `session_id` from a broker-custody login (Session::session_id()).
+  // Token() returns an access token valid for at least `min_validity`
+  // (capped at kMaxMinValidity, as the broker caps it). Throws
+  // std::invalid_argument for a missing stub or an empty session id.
+  HeldSessionTokenSource(std::shared_ptr<v1::CredentialBroker::StubInterface> stub,
+                         std::string session_id,
+                         std::chrono::seconds min_validity = std::chrono::seconds(60),
+                         std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+  // The cached token while it has more than min_validity left, else one
+  // GetAccessToken shared by every concurrent caller. Throws BrokerError:
+  // SESSION_NOT_FOUND or REFRESH_TOKEN_INVALID mean the person logs in again.
+  std::string Token();
+  // Drops the cached token (e.g. after the site answered 401 to it): the
+  // next Token() asks the broker.
+  void Invalidate();
+  // Ends the session at the broker (RevokeSession: the refresh token is spent
+  // at the site). Idempotent. Later Token() calls throw SESSION_NOT_FOUND.
+  void Revoke();
+  const std::string& session_id() const { return session_id_; }
+
+ private:
+  std::shared_ptr<v1::CredentialBroker::StubInterface> stub_;
+  const std::string session_id_;
+  const std::chrono::milliseconds timeout_;
   std::unique_ptr<detail::TokenCache> cache_;
 };
 

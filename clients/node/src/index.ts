@@ -9,5 +9,8 @@ export {
   ShotgunToken, TokenSourceOptions, login, refresh, revoke, scriptSession, toShotgunToken,
 } from "./session";
 export {
-  ClientInfo, ErrorDetail, LoginResult, Principal, RichStatus, SecondFactorChallenge, Session, TokenCustody,
+  HeldSessionTokenSource, HeldSessionTokenSourceOptions, MAX_MIN_VALIDITY_SECONDS, getAccessToken, revokeSession,
+} from "./held_session";
+export {
+  AccessToken, ClientInfo, ErrorDetail, LoginResult, Principal, RichStatus, SecondFactorChallenge, Session, TokenCustody,
 } from "./generated/credbroker/v1/broker";

@@ -114,7 +114,7 @@ export interface TokenSourceOptions {
  * Waits for a shared call, or until this caller's signal aborts: the call
  * goes on for the other callers.
  */
-function waitFor<T>(shared: Promise<T>, signal?: AbortSignal): Promise<T> {
+export function waitFor<T>(shared: Promise<T>, signal?: AbortSignal): Promise<T> {
   if (!signal) return shared;
   signal.throwIfAborted();
   return new Promise<T>((resolve, reject) => {

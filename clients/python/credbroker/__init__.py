@@ -24,10 +24,12 @@ from credbroker.errors import (  # noqa: E402
 from credbroker.client import (  # noqa: E402
     BrokerClient, Custody, Principal, SecondFactorPrompt, SecondFactorRequired, Session, connect)
 from credbroker.policy import DEFAULT_TIMEOUT, is_loopback  # noqa: E402
-from credbroker.token_source import ScriptTokenSource, SessionTokenSource  # noqa: E402
+from credbroker.token_source import (  # noqa: E402
+    HeldSessionTokenSource, ScriptTokenSource, SessionTokenSource)
 
 __all__ = [
-    "AuthenticationError", "BrokerClient", "BrokerError", "Custody", "LimitError",
+    "AuthenticationError", "BrokerClient", "BrokerError", "Custody", "HeldSessionTokenSource",
+    "LimitError",
     "SecondFactorError", "StoreError", "UpstreamError", "DEFAULT_TIMEOUT", "Principal", "Reason",
     "ScriptTokenSource", "SecondFactorPrompt", "SecondFactorRequired", "Session",
     "SessionTokenSource", "connect", "is_loopback",

@@ -4,10 +4,14 @@ calls and errors, for services built on asyncio.
     from credbroker import aio
     async with aio.connect("127.0.0.1:50051") as client:
         session = await client.script_session("ingest-bot")
+
+AsyncHeldSessionTokenSource is the held-session (broker custody) token source for asyncio.
 """
 
 import asyncio
+import datetime
 import inspect
+import time
 from typing import Any, Awaitable, Callable, Optional, Union
 
 import grpc
@@ -121,6 +125,20 @@ class AsyncBrokerClient:
                          broker_pb2.RevokeSessionRequest(site=site, refresh_token=refresh_token),
                          timeout)
 
+    async def get_access_token(self, session_id: str, min_validity: float = 60.0, *,
+                               timeout: Optional[float] = None) -> Session:
+        """BrokerClient.get_access_token() for asyncio: a held session's access token."""
+        request = broker_pb2.GetAccessTokenRequest(session_id=session_id)
+        request.min_validity.FromTimedelta(datetime.timedelta(seconds=min_validity))
+        answer = await self._call(self._stub.GetAccessToken, request, timeout)
+        return Session(access_token=answer.access_token, token_type=answer.token_type or "Bearer",
+                       expire_time=_expire_of(answer), session_id=session_id)
+
+    async def revoke_session(self, session_id: str, *, timeout: Optional[float] = None) -> None:
+        """Ends a held session (its refresh token is spent at the site). Idempotent."""
+        await self._call(self._stub.RevokeSession,
+                         broker_pb2.RevokeSessionRequest(session_id=session_id), timeout)
+
     async def script_session(self, name: str, key: str = "", sudo_as: str = "", site: str = "",
                              *, timeout: Optional[float] = None) -> Session:
         """A script-key Session. Empty key = the broker's keyring."""
@@ -137,3 +155,63 @@ class AsyncBrokerClient:
 
     async def __aexit__(self, *exc: Any) -> None:
         await self.close()
+
+
+# The longest min_validity the broker honours (site tokens live about 600 s).
+_MAX_MIN_VALIDITY = 300.0
+
+
+class AsyncHeldSessionTokenSource:
+    """credbroker.HeldSessionTokenSource for asyncio: caches a held session's access token
+    while it has more than min_validity seconds left, else awaits one GetAccessToken shared
+    by every concurrent caller. A caller cancelled while waiting does not cancel the shared
+    call. SESSION_NOT_FOUND and REFRESH_TOKEN_INVALID raise AuthenticationError."""
+
+    def __init__(self, client: AsyncBrokerClient, session_id: str, *,
+                 min_validity: float = 60.0, clock: Callable[[], float] = time.time) -> None:
+        if not session_id:
+            raise ValueError("a held session needs its session_id (broker custody login)")
+        self._client = client
+        self._session_id = session_id
+        self._min_validity = min(float(min_validity), _MAX_MIN_VALIDITY)
+        self._clock = clock
+        self._session: Optional[Session] = None
+        self._flight: "Optional[asyncio.Task[Session]]" = None
+        self._generation = 0  # a call started before an invalidation is not cached
+
+    @property
+    def session_id(self) -> str:
+        return self._session_id
+
+    @property
+    def session(self) -> Optional[Session]:
+        return self._session
+
+    async def access_token(self) -> str:
+        session = self._session
+        if session is not None and session.expires_in(self._clock()) > self._min_validity:
+            return session.access_token
+        if self._flight is None:
+            self._flight = asyncio.ensure_future(self._fetch(self._generation))
+        return (await asyncio.shield(self._flight)).access_token
+
+    async def _fetch(self, generation: int) -> Session:
+        try:
+            session = await self._client.get_access_token(self._session_id, self._min_validity)
+            if generation == self._generation:
+                self._session = session
+            return session
+        finally:
+            self._flight = None
+
+    def invalidate(self, access_token: Optional[str] = None) -> None:
+        """Drops the cached token (only if it is access_token, when given)."""
+        if self._session is not None and access_token in (None, self._session.access_token):
+            self._session = None
+            self._generation += 1
+
+    async def revoke(self) -> None:
+        """Ends the session at the broker. Idempotent; later calls raise SESSION_NOT_FOUND."""
+        await self._client.revoke_session(self._session_id)
+        self._session = None
+        self._generation += 1

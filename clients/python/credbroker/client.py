@@ -14,7 +14,8 @@ from credbroker.policy import DEFAULT_TIMEOUT
 from credbroker.v1 import broker_pb2, broker_pb2_grpc
 
 if TYPE_CHECKING:
-    from credbroker.token_source import ScriptTokenSource, SessionTokenSource
+    from credbroker.token_source import (
+        HeldSessionTokenSource, ScriptTokenSource, SessionTokenSource)
 
 ServiceToken = Union[str, Callable[[], str], None]
 """A service token, or a function asked for it before every call (a rotated secret)."""
@@ -249,6 +250,21 @@ class BrokerClient:
         self._call(self._stub.RevokeSession,
                    broker_pb2.RevokeSessionRequest(site=site, refresh_token=refresh_token))
 
+    def get_access_token(self, session_id: str, min_validity: float = 60.0) -> Session:
+        """Broker custody: the held session's access token, valid for at least min_validity
+        seconds (the broker honours up to 300), refreshed at the site first when needed.
+        Answers a Session carrying the session_id and no refresh token. Raises BrokerError:
+        SESSION_NOT_FOUND or REFRESH_TOKEN_INVALID mean the person logs in again."""
+        request = broker_pb2.GetAccessTokenRequest(session_id=session_id)
+        request.min_validity.FromTimedelta(datetime.timedelta(seconds=min_validity))
+        answer = self._call(self._stub.GetAccessToken, request)
+        return Session(access_token=answer.access_token, token_type=answer.token_type or "Bearer",
+                       expire_time=_expire_of(answer), session_id=session_id)
+
+    def revoke_session(self, session_id: str) -> None:
+        """Broker custody: spends the held refresh token and deletes the session. Idempotent."""
+        self._call(self._stub.RevokeSession, broker_pb2.RevokeSessionRequest(session_id=session_id))
+
     def script_session(self, name: str, key: str = "", sudo_as: str = "",
                        site: str = "") -> Session:
         """A script-key Session (no refresh token: ask again). Empty key = broker keyring."""
@@ -266,6 +282,11 @@ class BrokerClient:
                             *, margin: float = 60.0) -> "ScriptTokenSource":
         from credbroker.token_source import ScriptTokenSource
         return ScriptTokenSource(self, name, key, sudo_as, site, margin=margin)
+
+    def held_session_token_source(self, session_id: str, *,
+                                  min_validity: float = 60.0) -> "HeldSessionTokenSource":
+        from credbroker.token_source import HeldSessionTokenSource
+        return HeldSessionTokenSource(self, session_id, min_validity=min_validity)
 
     def close(self) -> None:
         if self._own_channel:

@@ -105,8 +105,8 @@ class BrokerError(Exception):
 
 
 class AuthenticationError(BrokerError):
-    """Who is asking was not accepted: wrong password or script key, spent refresh token,
-    a caller the broker does not know or allow, or a site that needs SSO."""
+    """Who is asking was not accepted: wrong password or script key, spent refresh token or
+    held session gone, a caller the broker does not know or allow, or a site that needs SSO."""
 
 
 class SecondFactorError(BrokerError):
@@ -128,6 +128,9 @@ class StoreError(BrokerError):
 _FAMILIES: Dict[str, Type[BrokerError]] = {
     Reason.INVALID_CREDENTIALS: AuthenticationError,
     Reason.REFRESH_TOKEN_INVALID: AuthenticationError,
+    # A held session gone (revoked, expired, unknown): like a spent refresh token, the person
+    # logs in again.
+    Reason.SESSION_NOT_FOUND: AuthenticationError,
     Reason.INVALID_SCRIPT_KEY: AuthenticationError,
     Reason.CALLER_UNAUTHENTICATED: AuthenticationError,
     Reason.CALLER_NOT_ALLOWED: AuthenticationError,

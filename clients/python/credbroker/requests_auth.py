@@ -16,7 +16,8 @@ _RETRIED = "_credbroker_retried"
 
 class BearerAuth(requests.auth.AuthBase):
     """token_source: anything with access_token() and invalidate(token), e.g.
-    credbroker.SessionTokenSource or credbroker.ScriptTokenSource."""
+    credbroker.SessionTokenSource, credbroker.ScriptTokenSource or
+    credbroker.HeldSessionTokenSource (a web backend holding only a session id)."""
 
     def __init__(self, token_source):
         self._source = token_source

@@ -1,9 +1,13 @@
 """Token sources: hand out an access token valid for at least `margin` seconds, fetching a new
 one first when needed. Thread-safe with single flight: however many threads ask at once,
-one call goes to the broker and every waiter gets its answer (or its error)."""
+one call goes to the broker and every waiter gets its answer (or its error).
+
+SessionTokenSource keeps a caller-custody session, ScriptTokenSource a script's token, and
+HeldSessionTokenSource a broker-custody session named by its session id (GetAccessToken)."""
 
 import threading
 import time
+from typing import Any, Callable, Optional
 
 
 class _Flight:
@@ -123,3 +127,49 @@ class ScriptTokenSource(_CachingTokenSource):
 
     def _fetch(self, current):
         return self._client.script_session(*self._args)
+
+
+# The longest min_validity the broker honours (site tokens live about 600 s).
+MAX_MIN_VALIDITY = 300.0
+
+
+class HeldSessionTokenSource(_CachingTokenSource):
+    """Broker custody: the broker keeps the person's refresh token and this source holds only
+    the session id. access_token() answers the cached token while it has more than
+    min_validity seconds left, else asks the broker (GetAccessToken), which refreshes at the
+    site when needed. Concurrent callers share one call.
+
+    SESSION_NOT_FOUND (revoked, expired, unknown) and REFRESH_TOKEN_INVALID (the site no
+    longer refreshes it) are raised as AuthenticationError: the person logs in again.
+    """
+
+    def __init__(self, client: Any, session_id: str, *, min_validity: float = 60.0,
+                 clock: Callable[[], float] = time.time) -> None:
+        if not session_id:
+            raise ValueError("a held session needs its session_id (broker custody login)")
+        # Above the broker's cap every cached token would look stale and each call would go
+        # to the broker.
+        super().__init__(None, min(float(min_validity), MAX_MIN_VALIDITY), clock)
+        self._client = client
+        self._session_id = session_id
+
+    @property
+    def session_id(self) -> str:
+        return self._session_id
+
+    def _fetch(self, current: Any) -> Any:
+        return self._client.get_access_token(self._session_id, self._margin)
+
+    def invalidate(self, access_token: Optional[str] = None) -> None:
+        """Drops the cached token so that the next access_token() asks the broker. With
+        access_token (the token the site answered 401 to), only if that is still the cached
+        one, so that many requests failing with one token cause one broker call."""
+        with self._cond:
+            if self._session is not None and access_token in (None, self._session.access_token):
+                self._stale = self._session.access_token
+
+    def revoke(self) -> None:
+        """Ends the session at the broker (the refresh token is spent at the site).
+        Idempotent; later access_token() calls raise SESSION_NOT_FOUND."""
+        self._client.revoke_session(self._session_id)
+        self.invalidate()
