@@ -29,6 +29,7 @@ const (
 	ReasonCallerUnauthenticated = "CALLER_UNAUTHENTICATED"
 	ReasonCallerNotAllowed      = "CALLER_NOT_ALLOWED"
 	ReasonTooManyAttempts       = "TOO_MANY_ATTEMPTS"
+	ReasonTooManyRequests       = "TOO_MANY_REQUESTS"
 	ReasonUpstreamUnavailable   = "UPSTREAM_UNAVAILABLE"
 	ReasonUpstreamProtocolError = "UPSTREAM_PROTOCOL_ERROR"
 	ReasonStoreUnavailable      = "STORE_UNAVAILABLE"

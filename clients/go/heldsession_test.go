@@ -45,7 +45,7 @@ func TestHeldSessionTokenSourceAgainstTheRealBroker(t *testing.T) {
 
 	// 120 s wanted, 100 s lived: the broker refreshes, once for ten callers.
 	// The slow site keeps the call in flight while they all arrive.
-	siteCall(t, "POST", site+"/_fake/faults", "", `{"latency_ms":300}`)
+	siteCall(t, "POST", site+"/_fake/faults", "", `{"latency_ms":1000}`)
 	refreshing := c.HeldSessionTokenSource(login("alice", "JBSWY3DPEHPK3PXP"), WithMargin(120*time.Second))
 	tokens := make([]string, 10)
 	errs := make([]error, 10)

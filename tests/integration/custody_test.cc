@@ -74,7 +74,7 @@ TEST_F(CustodyTest, ConcurrentCallsForAStaleSessionMakeOneRefresh) {
   site.token_lifetime_seconds = 100;  // less than the 120 s asked for: every ask refreshes
   StartWithCallers(site);
   const v1::Session session = HeldLogin(fixtures::kBob);
-  site_->SetFaults({{"latency_ms", 500}});
+  site_->SetFaults({{"latency_ms", 1500}});  // every call arrives while the one refresh runs
   int failed = 0;
   const std::set<std::string> tokens = DistinctTokens(
       RunTogether(60,

@@ -76,7 +76,8 @@ TEST_F(HeldSessionTest, TenThreadsShareOneBrokerRefresh) {
   const std::string session_id = HeldLogin("carol", "MNQXE33MFVZWKY3S");
   client::HeldSessionTokenSource source(stub_, session_id, std::chrono::seconds(120));
   // A slow site keeps the one call in flight while all ten threads arrive.
-  httplib::Client(site_->url()).Post("/_fake/faults", R"({"latency_ms": 300})", "application/json");
+  httplib::Client(site_->url())
+      .Post("/_fake/faults", R"({"latency_ms": 1000})", "application/json");
 
   std::atomic<int> ready{0};
   std::vector<std::string> tokens(10);

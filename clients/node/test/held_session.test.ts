@@ -39,7 +39,7 @@ describe("HeldSessionTokenSource against the real broker", () => {
     const source = new HeldSessionTokenSource(broker, await heldLogin("alice"), { minValiditySeconds: 120 });
     const base = (await stack.requests()).refresh_token;
     const before = calls;
-    await stack.control("faults", { latency_ms: 300 }); // the call stays in flight while all callers arrive
+    await stack.control("faults", { latency_ms: 1000 }); // the call stays in flight while all callers arrive
     try {
       const aborted = new AbortController();
       const quitter = source.accessToken({ signal: aborted.signal });

@@ -51,7 +51,7 @@ def test_ten_threads_share_one_broker_refresh(stack100):
     counting = CountingClient(client)
     source = HeldSessionTokenSource(counting, session.session_id, min_validity=120)
     before = stack100.requests("refresh_token")
-    stack100.faults(latency_ms=300)  # keep the one call in flight while the threads pile up
+    stack100.faults(latency_ms=1000)  # keep the one call in flight while the threads pile up
 
     barrier = threading.Barrier(10)
     tokens, errors = [None] * 10, [None] * 10
@@ -131,7 +131,7 @@ def test_asyncio_source_shares_one_call_and_ends_with_revoke(stack100):
             counting = CountingClient(client)
             source = aio.AsyncHeldSessionTokenSource(counting, session.session_id,
                                                      min_validity=120)
-            stack100.faults(latency_ms=300)
+            stack100.faults(latency_ms=1000)
             try:
                 tokens = await asyncio.gather(*(source.access_token() for _ in range(10)))
             finally:
