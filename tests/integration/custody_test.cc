@@ -168,19 +168,23 @@ TEST_F(CustodyTest, SiteOutageKeepsTheSessionForLater) {
 }
 
 TEST_F(CustodyTest, RefreshWhoseAnswerWasLostEndsTheSessionWhenTheSiteSpentTheToken) {
-  // The broker gives up after 300 ms; the site still answers (and spends the
-  // refresh token) after 1 s. The broker kept the old token, the next refresh
+  // The broker gives up after 500 ms; the site still answers (and spends the
+  // refresh token) after 2 s. The broker kept the old token, the next refresh
   // sends it, the site refuses it, and the session ends: never two refreshes
   // with one token at the same time, and no silent loss.
-  StartWithCallers(ShortTokens(), "    request_timeout_ms: 300\n");
+  StartWithCallers(ShortTokens(), "    request_timeout_ms: 500\n");
   const v1::Session session = HeldLogin(fixtures::kHeidi);
-  site_->SetFaults({{"latency_ms", 1000}});
+  site_->SetFaults({{"latency_ms", 2000}});
   v1::AccessToken token;
   EXPECT_BROKER_ERROR(GetToken(session.session_id(), 120, &token), UNAVAILABLE,
                       "UPSTREAM_UNAVAILABLE");
-  for (int i = 0; i < 400 && site_->Stats().value("in_flight", 0) > 0; ++i) {
+  // Until the site has the refresh and has answered it (spending the token).
+  for (int i = 0; i < 800 && (site_->Requests("refresh_token") < 1 ||
+                              site_->Stats().value("in_flight", 0) > 0);
+       ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
+  ASSERT_EQ(site_->Requests("refresh_token"), 1);
   site_->SetFaults({{"latency_ms", 0}});
   EXPECT_BROKER_ERROR(GetToken(session.session_id(), 120, &token), UNAUTHENTICATED,
                       "REFRESH_TOKEN_INVALID");
