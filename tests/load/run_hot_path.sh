@@ -40,19 +40,8 @@ PROFILE_CASE="${PROFILE_CASE:-keyring}"
 
 cmake --build "$BUILD_DIR" --target credential-broker fake-shotgrid constant_broker unary_load \
   >/dev/null
-WORK="$(mktemp -d)"
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-wait_for_file() {
-  for _ in $(seq 1 500); do [[ -s "$1" ]] && return 0; sleep 0.02; done
-  echo "timed out waiting for $1" >&2
-  return 1
-}
+# shellcheck source=tests/load/lib.sh
+source "$ROOT/tests/load/lib.sh"
 stop() {
   kill "$1" 2>/dev/null || true
   wait "$1" 2>/dev/null || true

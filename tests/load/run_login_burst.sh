@@ -13,18 +13,8 @@ CALLS="${1:-1000}"
 LATENCY_MS="${2:-300}"
 
 cmake --build "$BUILD_DIR" --target credential-broker fake-shotgrid login_burst_benchmark >/dev/null
-WORK="$(mktemp -d)"
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-wait_for_file() {
-  for _ in $(seq 1 500); do [[ -s "$1" ]] && return 0; sleep 0.02; done
-  echo "timed out waiting for $1" >&2; return 1
-}
+# shellcheck source=tests/load/lib.sh
+source "$ROOT/tests/load/lib.sh"
 
 ulimit -n "$(ulimit -Hn)"
 "$ROOT/tests/load/write_load_fixtures.sh" "$CALLS" "$WORK/fixtures.json"
