@@ -1,7 +1,11 @@
 // credential-broker: reads the configuration, starts the server and stops it
-// gracefully on SIGTERM or SIGINT (stop accepting, finish in-flight calls).
+// gracefully. SIGTERM (a rollout): health says NOT_SERVING at once, calls are
+// still served for server.drain_seconds while endpoints and balancers catch
+// up (a second signal ends the wait), then the broker stops accepting and
+// lets in-flight calls finish. SIGINT (Ctrl-C) skips the drain.
 #include <signal.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include <cstdio>
 #include <fstream>
@@ -78,12 +82,23 @@ int main(int argc, char** argv) {
              {{"address", absl::StrCat(host, ":", port)},
               {"tls", config->tls.enabled()},
               {"health_port", (*server)->health_port()},
+              {"metrics_port", (*server)->metrics_port()},
               {"default_site", config->default_site}});
 
   std::thread waiter([&] {
     int signal_number = 0;
     sigwait(&signals, &signal_number);
-    logger.Log(credbroker::LogLevel::kInfo, "shutting_down", {{"signal", signal_number}});
+    (*server)->StopReporting();
+    if (signal_number == SIGTERM && config->shutdown_drain > absl::ZeroDuration()) {
+      logger.Log(credbroker::LogLevel::kInfo, "draining",
+                 {{"signal", signal_number},
+                  {"drain_seconds", absl::ToDoubleSeconds(config->shutdown_drain)}});
+      const timespec drain = absl::ToTimespec(config->shutdown_drain);
+      sigtimedwait(&signals, nullptr, &drain);
+    }
+    logger.Log(credbroker::LogLevel::kInfo, "shutting_down",
+               {{"signal", signal_number},
+                {"grace_seconds", absl::ToDoubleSeconds(config->shutdown_grace)}});
     (*server)->Shutdown(config->shutdown_grace);
   });
   (*server)->Wait();

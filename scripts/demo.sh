@@ -15,7 +15,8 @@ WORK="$(mktemp -d)"
 SITE_PID=""
 BROKER_PID=""
 cleanup() {
-  [[ -n "$BROKER_PID" ]] && kill "$BROKER_PID" 2>/dev/null && wait "$BROKER_PID" 2>/dev/null
+  # SIGINT, as Ctrl-C would: the broker stops without a rollout's drain delay.
+  [[ -n "$BROKER_PID" ]] && kill -INT "$BROKER_PID" 2>/dev/null && wait "$BROKER_PID" 2>/dev/null
   [[ -n "$SITE_PID" ]] && kill "$SITE_PID" 2>/dev/null && wait "$SITE_PID" 2>/dev/null
   rm -rf "$WORK"
 }

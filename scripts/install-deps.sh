@@ -17,7 +17,7 @@ PACKAGES=(
   protoc-gen-go protoc-gen-go-grpc chromium
   clang libclang-rt-14-dev
   redis-server libhiredis-dev
-  linux-perf libbenchmark-dev
+  linux-perf libbenchmark-dev prometheus-cpp-dev
 )
 
 missing=()

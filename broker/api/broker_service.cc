@@ -26,7 +26,7 @@ grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* /*context*/, Logger
     body(reactor);
   } catch (const std::exception&) {
     logger.Log(LogLevel::kError, "handler_exception", {{"method", method}});
-    reactor->Finish(ToGrpcStatus(absl::InternalError("")));
+    reactor->Answer(absl::InternalError(""));
   }
   return reactor;
 }
@@ -44,10 +44,10 @@ AuditEvent Step(std::string step, const std::string& site, const CallContext& ca
 }
 
 // Audits a request refused before it reached a flow, then answers it.
-void Refuse(grpc::ServerUnaryReactor* reactor, const AuditEvent& event, const absl::Status& status,
+void Refuse(UnaryCall* reactor, const AuditEvent& event, const absl::Status& status,
             Logger& logger) {
   WriteAudit(logger, event, status);
-  reactor->Finish(ToGrpcStatus(status));
+  reactor->Answer(status);
 }
 
 const v1::ClientInfo* ClientOf(bool has_client, const v1::ClientInfo& client) {
@@ -116,7 +116,7 @@ grpc::ServerUnaryReactor* BrokerService::BeginLogin(grpc::CallbackServerContext*
     login_.BeginLogin(std::move(params), *std::move(call),
                       [reactor, response](absl::StatusOr<LoginOutcome> outcome) {
                         if (outcome.ok()) ToProto(*outcome, response);
-                        reactor->Finish(ToGrpcStatus(outcome.status()));
+                        reactor->Answer(outcome.status());
                       });
   });
 }
@@ -136,7 +136,7 @@ grpc::ServerUnaryReactor* BrokerService::SubmitSecondFactor(
                               *std::move(call),
                               [reactor, response](absl::StatusOr<LoginOutcome> outcome) {
                                 if (outcome.ok()) ToProto(*outcome, response);
-                                reactor->Finish(ToGrpcStatus(outcome.status()));
+                                reactor->Answer(outcome.status());
                               });
   });
 }
@@ -154,7 +154,7 @@ grpc::ServerUnaryReactor* BrokerService::RefreshSession(grpc::CallbackServerCont
     }
     auto answer = [reactor, response](absl::StatusOr<SessionInfo> session) {
       if (session.ok()) ToProto(*session, response);
-      reactor->Finish(ToGrpcStatus(session.status()));
+      reactor->Answer(session.status());
     };
     if (request->has_session_id()) {
       return held_sessions_.Refresh(request->session_id(), *std::move(call), std::move(answer));
@@ -181,7 +181,7 @@ grpc::ServerUnaryReactor* BrokerService::IssueScriptSession(
                                        request->script_key(), request->sudo_as_login()},
                    *std::move(call), [reactor, response](absl::StatusOr<SessionInfo> session) {
                      if (session.ok()) ToProto(*session, response);
-                     reactor->Finish(ToGrpcStatus(session.status()));
+                     reactor->Answer(session.status());
                    });
   });
 }
@@ -201,7 +201,7 @@ grpc::ServerUnaryReactor* BrokerService::GetAccessToken(grpc::CallbackServerCont
     held_sessions_.GetAccessToken(request->session_id(), min_validity, *std::move(call),
                                   [reactor, response](absl::StatusOr<SessionInfo> session) {
                                     if (session.ok()) ToProto(*session, response);
-                                    reactor->Finish(ToGrpcStatus(session.status()));
+                                    reactor->Answer(session.status());
                                   });
   });
 }
@@ -218,13 +218,11 @@ grpc::ServerUnaryReactor* BrokerService::RevokeSession(grpc::CallbackServerConte
       return Refuse(reactor, Step("revoke_session", request->site(), *call), valid, logger_);
     }
     if (request->has_session_id()) {
-      return held_sessions_.Revoke(
-          request->session_id(), *std::move(call),
-          [reactor](absl::Status revoked) { reactor->Finish(ToGrpcStatus(revoked)); });
+      return held_sessions_.Revoke(request->session_id(), *std::move(call),
+                                   [reactor](absl::Status revoked) { reactor->Answer(revoked); });
     }
-    caller_sessions_.Revoke(
-        request->site(), request->refresh_token(), *std::move(call),
-        [reactor](absl::Status revoked) { reactor->Finish(ToGrpcStatus(revoked)); });
+    caller_sessions_.Revoke(request->site(), request->refresh_token(), *std::move(call),
+                            [reactor](absl::Status revoked) { reactor->Answer(revoked); });
   });
 }
 

@@ -202,10 +202,11 @@ absl::Status ReadCallers(const YAML::Node& callers, Config* config) {
 }
 
 absl::Status ReadServer(const YAML::Node& server, Config* config) {
-  RETURN_IF_ERROR(CheckKnownKeys(server, "server",
-                                 {"max_concurrent_streams", "keepalive_min_ping_interval_seconds",
-                                  "max_connection_idle_seconds", "max_connection_age_seconds",
-                                  "caller_max_in_flight", "shutdown_grace_seconds"}));
+  RETURN_IF_ERROR(
+      CheckKnownKeys(server, "server",
+                     {"max_concurrent_streams", "keepalive_min_ping_interval_seconds",
+                      "max_connection_idle_seconds", "max_connection_age_seconds",
+                      "caller_max_in_flight", "drain_seconds", "shutdown_grace_seconds"}));
   RETURN_IF_ERROR(ReadInt(server, "max_concurrent_streams", "server.", 1, 100000,
                           &config->max_concurrent_streams));
   RETURN_IF_ERROR(ReadSeconds(server, "keepalive_min_ping_interval_seconds", "server.", 1, 3600,
@@ -216,6 +217,7 @@ absl::Status ReadServer(const YAML::Node& server, Config* config) {
                               &config->max_connection_age));
   RETURN_IF_ERROR(ReadInt(server, "caller_max_in_flight", "server.", 1, 1'000'000,
                           &config->caller_max_in_flight));
+  RETURN_IF_ERROR(ReadSeconds(server, "drain_seconds", "server.", 0, 300, &config->shutdown_drain));
   return ReadSeconds(server, "shutdown_grace_seconds", "server.", 0, 3600, &config->shutdown_grace);
 }
 
@@ -262,15 +264,31 @@ absl::Status ApplyLogLevel(absl::string_view name, absl::string_view key, Config
 }
 
 absl::Status ParseTopLevel(const YAML::Node& root, Config* config) {
-  RETURN_IF_ERROR(
-      CheckKnownKeys(root, "",
-                     {"listen", "default_site", "sites", "tls", "challenge", "failure_budget",
-                      "script_tokens", "seal_key_file", "seal_accepted_key_files", "log_level",
-                      "max_request_bytes", "health_listen", "callers", "keyring_dir", "policy_file",
-                      "server", "store", "reflection", "sessions"}));
+  RETURN_IF_ERROR(CheckKnownKeys(root, "",
+                                 {"listen",
+                                  "default_site",
+                                  "sites",
+                                  "tls",
+                                  "challenge",
+                                  "failure_budget",
+                                  "script_tokens",
+                                  "seal_key_file",
+                                  "seal_accepted_key_files",
+                                  "log_level",
+                                  "max_request_bytes",
+                                  "health_listen",
+                                  "metrics_listen",
+                                  "callers",
+                                  "keyring_dir",
+                                  "policy_file",
+                                  "server",
+                                  "store",
+                                  "reflection",
+                                  "sessions"}));
   RETURN_IF_ERROR(ReadString(root, "listen", "", &config->listen));
   RETURN_IF_ERROR(ReadString(root, "default_site", "", &config->default_site));
   RETURN_IF_ERROR(ReadString(root, "health_listen", "", &config->health_listen));
+  RETURN_IF_ERROR(ReadString(root, "metrics_listen", "", &config->metrics_listen));
   RETURN_IF_ERROR(ReadString(root, "keyring_dir", "", &config->keyring_dir));
   RETURN_IF_ERROR(ReadString(root, "policy_file", "", &config->policy_file));
   RETURN_IF_ERROR(ReadBool(root, "reflection", "", &config->reflection));
@@ -317,9 +335,12 @@ absl::Status ParseTopLevel(const YAML::Node& root, Config* config) {
     config->sites.push_back(std::move(site));
   }
   if (const YAML::Node tls = root["tls"]) {
-    RETURN_IF_ERROR(CheckKnownKeys(tls, "tls", {"cert_file", "key_file"}));
+    RETURN_IF_ERROR(
+        CheckKnownKeys(tls, "tls", {"cert_file", "key_file", "reload_interval_seconds"}));
     RETURN_IF_ERROR(ReadString(tls, "cert_file", "tls.", &config->tls.cert_file));
     RETURN_IF_ERROR(ReadString(tls, "key_file", "tls.", &config->tls.key_file));
+    RETURN_IF_ERROR(
+        ReadSeconds(tls, "reload_interval_seconds", "tls.", 1, 3600, &config->tls.reload_interval));
   }
   if (const YAML::Node challenge = root["challenge"]) {
     RETURN_IF_ERROR(CheckKnownKeys(challenge, "challenge",
@@ -459,9 +480,11 @@ absl::Status CheckConfig(const Config& config) {
       return KeyError(key, absl::StrCat("cannot read '", *file, "'"));
     }
   }
-  if (!config.health_listen.empty()) {
-    if (absl::Status s = SplitHostPort(config.health_listen, &host, &port); !s.ok()) {
-      return KeyError("health_listen", s.message());
+  for (const auto& [key, address] : {std::pair{"health_listen", &config.health_listen},
+                                     std::pair{"metrics_listen", &config.metrics_listen}}) {
+    if (address->empty()) continue;
+    if (absl::Status s = SplitHostPort(*address, &host, &port); !s.ok()) {
+      return KeyError(key, s.message());
     }
   }
   if (config.redis.enabled() && config.seal_key_file.empty()) {

@@ -18,6 +18,9 @@ namespace credbroker {
 struct ListenerTls {
   std::string cert_file;
   std::string key_file;
+  // How often the certificate, key and client CA files are checked for a
+  // new version (cert-manager renewals, the kubelet's ..data swap).
+  absl::Duration reload_interval = absl::Seconds(30);
   bool enabled() const { return !cert_file.empty(); }
 };
 
@@ -36,6 +39,8 @@ struct Config {
   // Optional plaintext listener serving only grpc.health.v1, for probes
   // (Kubernetes' native gRPC probes speak no TLS). No secrets cross it.
   std::string health_listen;
+  // Optional plaintext listener serving Prometheus' text format at /metrics.
+  std::string metrics_listen;
   std::string default_site;
   std::vector<SiteEndpoint> sites;
   ListenerTls tls;
@@ -55,7 +60,10 @@ struct Config {
   absl::Duration max_connection_idle = absl::Minutes(15);
   absl::Duration max_connection_age = absl::Minutes(30);
   int caller_max_in_flight = 4096;
-  // How long SIGTERM lets calls in flight finish, site calls included.
+  // After SIGTERM: how long the broker keeps serving while health already
+  // says NOT_SERVING (endpoints and balancers catch up), then how long calls
+  // in flight get to finish, site calls included.
+  absl::Duration shutdown_drain = absl::Seconds(5);
   absl::Duration shutdown_grace = absl::Seconds(20);
   // Keys the memory store holds at most.
   int memory_store_max_entries = 1'000'000;

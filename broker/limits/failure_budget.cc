@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "broker/common/errors.h"
 #include "broker/common/random.h"
+#include "broker/telemetry/metrics.h"
 
 namespace credbroker {
 namespace {
@@ -72,7 +73,10 @@ void FailureBudget::ReserveNamed(const std::string& site, const std::string& use
       /*evict_oldest=*/false,
       [this, reservation, member, done = std::move(done)](absl::StatusOr<WindowState> person) {
         if (!person.ok()) return done(person.status());
-        if (!person->added) return done(Refusal(*person, "for this user"));
+        if (!person->added) {
+          Metrics::Get().FailureBudgetRefusal("person");
+          return done(Refusal(*person, "for this user"));
+        }
         // The address counts answered failures only: a web backend's many
         // users log in at once from one address, and each of them is held
         // to their own budget above.
@@ -83,6 +87,7 @@ void FailureBudget::ReserveNamed(const std::string& site, const std::string& use
             return done(*reservation);
           }
           // Give the person's place back before answering.
+          if (address.ok()) Metrics::Get().FailureBudgetRefusal("address");
           absl::Status refusal =
               address.ok() ? Refusal(*address, "from this address") : address.status();
           store_.RemoveFromWindow(reservation->person_key, member,

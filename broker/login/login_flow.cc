@@ -5,6 +5,8 @@
 
 #include <openssl/crypto.h>
 
+#include <limits>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "broker/common/errors.h"
@@ -19,6 +21,8 @@ void Wipe(std::string& s) { OPENSSL_cleanse(s.data(), s.size()); }
 
 // credbroker.v1.TokenCustody's TOKEN_CUSTODY_BROKER.
 constexpr int kBrokerCustody = 2;
+// Every open challenge's id, expiring with it, so any replica can count them.
+constexpr char kOpenChallengesKey[] = "challenges-open";
 
 absl::Status ChallengeNotFound() {
   return BrokerError(Reason::kChallengeNotFound,
@@ -185,6 +189,7 @@ void LoginFlow::CreateChallenge(std::shared_ptr<BeginState> state) {
       [this, state, id](absl::StatusOr<WindowState> window) {
         if (!window.ok()) return FinishBegin(state, window.status());
         if (!window->evicted) return StoreChallenge(state, id);
+        ForgetOpenChallenge(*window->evicted);
         store_.Delete(ChallengeKey(*window->evicted), [this, state, id](absl::Status deleted) {
           if (!deleted.ok()) return FinishBegin(state, deleted);
           StoreChallenge(state, id);
@@ -206,8 +211,13 @@ void LoginFlow::StoreChallenge(std::shared_ptr<BeginState> state, const std::str
   LoginOutcome outcome;
   outcome.challenge = ChallengeInfo{id, record.expire_time, record.attempts_left};
   store_.Put(ChallengeKey(id), SealChallenge(record, id, sealer_), settings_.challenge_lifetime,
-             [this, state, outcome](absl::Status stored) {
+             [this, state, outcome, id](absl::Status stored) {
                if (!stored.ok()) return FinishBegin(state, stored);
+               // Only counted (credbroker_challenges_held): the login does
+               // not wait for it, nor fail with it.
+               store_.ReserveInWindow(kOpenChallengesKey, id, std::numeric_limits<int>::max(),
+                                      settings_.challenge_lifetime, /*evict_oldest=*/false,
+                                      [](absl::StatusOr<WindowState>) {});
                FinishBegin(state, outcome);
              });
 }
@@ -338,8 +348,20 @@ void LoginFlow::OnWrongCode(std::shared_ptr<SubmitState> state, absl::StatusOr<i
              SealChallenge(state->record, state->params.challenge_id, sealer_), ttl, answer);
 }
 
+void LoginFlow::ForgetOpenChallenge(const std::string& id) {
+  store_.RemoveFromWindow(kOpenChallengesKey, id, [](absl::StatusOr<WindowState>) {});
+}
+
+void LoginFlow::CountOpenChallenges(std::function<void(absl::StatusOr<std::size_t>)> done) {
+  store_.ReadWindow(kOpenChallengesKey, [done = std::move(done)](absl::StatusOr<WindowState> open) {
+    if (!open.ok()) return done(open.status());
+    done(open->members.size());
+  });
+}
+
 void LoginFlow::DropChallenge(const std::shared_ptr<SubmitState>& state,
                               std::function<void(absl::Status)> then) {
+  ForgetOpenChallenge(state->params.challenge_id);
   store_.Delete(ChallengeKey(state->params.challenge_id), [this, state, then = std::move(then)](
                                                               absl::Status deleted) {
     store_.RemoveFromWindow(ChallengesKey(state->record.site, state->record.username),

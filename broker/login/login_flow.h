@@ -59,6 +59,8 @@ class LoginFlow {
   // Inputs are already validated by the API layer.
   void BeginLogin(BeginLoginParams params, CallContext call, Callback done);
   void SubmitSecondFactor(SubmitSecondFactorParams params, CallContext call, Callback done);
+  // How many challenges are open in the store, whichever replica opened them.
+  void CountOpenChallenges(std::function<void(absl::StatusOr<std::size_t>)> done);
 
  private:
   struct BeginState;
@@ -86,6 +88,8 @@ class LoginFlow {
   // Removes the challenge and its place among the person's live challenges.
   void DropChallenge(const std::shared_ptr<SubmitState>& state,
                      std::function<void(absl::Status)> then);
+  // Takes a challenge out of the count of open ones, without waiting.
+  void ForgetOpenChallenge(const std::string& id);
   // Releases the challenge's lock, then answers.
   void FinishSubmit(const std::shared_ptr<SubmitState>& state, absl::StatusOr<LoginOutcome> result);
 

@@ -3,6 +3,8 @@
 
 #include <optional>
 
+#include "broker/telemetry/metrics.h"
+
 namespace credbroker {
 namespace {
 
@@ -54,6 +56,13 @@ void TokenCache::GetOrFetch(const std::string& key, const Fetch& fetch, TokenCal
       if (!entry.flight) started = NewFlight(entry);
       entry.flight->waiters.push_back(std::move(done));
     }
+  }
+  Metrics& metrics = Metrics::Get();
+  if (hit) {
+    metrics.ScriptTokenCacheHit();
+    if (started) metrics.ScriptTokenRenewal();
+  } else {
+    metrics.ScriptTokenCacheMiss();
   }
   if (hit) done(*std::move(hit));
   if (started) StartFetch(key, std::move(started), fetch);
@@ -129,7 +138,10 @@ void TokenCache::OnTimer(const std::string& key, uint64_t generation) {
     }
   }
   if (recheck) ScheduleCheck(key, recheck->first, recheck->second);
-  if (started) StartFetch(key, std::move(started), renewal);
+  if (started) {
+    Metrics::Get().ScriptTokenRenewal();
+    StartFetch(key, std::move(started), renewal);
+  }
 }
 
 void TokenCache::DropIf(const std::function<bool(const std::string&)>& matches) {

@@ -3,6 +3,8 @@
 #include "broker/server/broker_server.h"
 
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_credentials_options.h>
 #include <openssl/crypto.h>
 
 #include <filesystem>
@@ -11,7 +13,10 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "broker/common/file_contents.h"
+#include "broker/server/certificate_files.h"
+#include "broker/server/metrics_interceptor.h"
 #include "broker/server/reflection_option.h"
+#include "broker/telemetry/metrics.h"
 
 namespace credbroker {
 namespace {
@@ -140,22 +145,28 @@ LoginSettings MakeLoginSettings(const Config& config) {
   return settings;
 }
 
+// The certificate, key and client CA are watched by gRPC's file watcher:
+// re-read every tls.reload_interval_seconds, by path, so a renewal (or the
+// kubelet's swap of a Secret's ..data link) is served to new handshakes while
+// open connections carry on. A pair read mid-swap that does not match is
+// skipped until the next look.
 std::shared_ptr<grpc::ServerCredentials> ListenerCredentials(const Config& config) {
   if (!config.tls.enabled()) return grpc::InsecureServerCredentials();
-  // CheckConfig has made sure the files are readable.
-  auto read = [](const std::string& path) { return ReadFileContents(path).value_or(""); };
+  const std::string& client_ca = config.callers.client_ca_file;
+  auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+      config.tls.key_file, config.tls.cert_file, client_ca,
+      static_cast<unsigned int>(absl::ToInt64Seconds(config.tls.reload_interval)));
+  grpc::experimental::TlsServerCredentialsOptions options(provider);
+  options.watch_identity_key_cert_pairs();
   // Client certificates are checked when presented but not demanded by the
   // handshake, so that token-holding callers can use the same listener and a
   // caller without either gets CALLER_UNAUTHENTICATED rather than a broken
   // connection.
-  grpc::SslServerCredentialsOptions options(config.callers.client_ca_file.empty()
-                                                ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
-                                                : GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
-  options.pem_key_cert_pairs.push_back({read(config.tls.key_file), read(config.tls.cert_file)});
-  if (!config.callers.client_ca_file.empty()) {
-    options.pem_root_certs = read(config.callers.client_ca_file);
+  if (!client_ca.empty()) {
+    options.watch_root_certs();
+    options.set_cert_request_type(GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
   }
-  return grpc::SslServerCredentials(options);
+  return grpc::experimental::TlsServerCredentials(options);
 }
 
 }  // namespace
@@ -267,9 +278,21 @@ absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(const Config& 
                  "every method"}});
   }
 
+  if (config.tls.enabled()) {
+    if (absl::Status pair = CheckKeyPair(config.tls.cert_file, config.tls.key_file); !pair.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("config key 'tls': ", pair.message()));
+    }
+  }
+  if (absl::Status metrics = broker->StartMetrics(); !metrics.ok()) return metrics;
+
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   builder.SetOption(ReflectionOption(config.reflection));
+  if (broker->metrics_exposer_) {
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+    creators.push_back(std::make_unique<MetricsInterceptorFactory>());
+    builder.experimental().SetInterceptorCreators(std::move(creators));
+  }
   builder.AddListeningPort(config.listen, ListenerCredentials(config), &broker->port_);
   builder.RegisterService(&broker->service_);
   ApplyServerLimits(config, builder);
@@ -301,12 +324,66 @@ absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(const Config& 
     health->SetServingStatus("", true);
   }
   broker->WatchReadiness();
+  broker->WatchCertificates();
+  if (broker->metrics_exposer_) broker->RefreshChallengeCount();
   return broker;
+}
+
+absl::Status BrokerServer::StartMetrics() {
+  if (config_.metrics_listen.empty()) return absl::OkStatus();
+  try {
+    // Two threads: a scrape is rare and quick, and a slow scraper must not
+    // hold the only one.
+    metrics_exposer_ = std::make_unique<prometheus::Exposer>(config_.metrics_listen, 2);
+  } catch (const std::exception&) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on metrics_listen '",
+                                               config_.metrics_listen,
+                                               "' (address in use, or not an address here?)"));
+  }
+  metrics_exposer_->RegisterCollectable(Metrics::Get().registry());
+  const std::vector<int> ports = metrics_exposer_->GetListeningPorts();
+  metrics_port_ = ports.empty() ? 0 : ports.front();
+  return absl::OkStatus();
+}
+
+void BrokerServer::RefreshChallengeCount() {
+  if (stopping_) return;
+  login_.CountOpenChallenges([](absl::StatusOr<std::size_t> open) {
+    if (open.ok()) Metrics::Get().SetChallengesHeld(*open);
+  });
+  scheduler_.RunAfter(absl::Seconds(2), [this] { RefreshChallengeCount(); });
+}
+
+void BrokerServer::WatchCertificates() {
+  if (stopping_ || !config_.tls.enabled()) return;
+  for (const auto& [name, path] : {std::pair{"listener", config_.tls.cert_file},
+                                   std::pair{"client_ca", config_.callers.client_ca_file}}) {
+    if (path.empty()) continue;
+    absl::StatusOr<absl::Time> expiry = EarliestExpiry(path);
+    if (!expiry.ok()) {
+      // Mid-swap, or a broken renewal: gRPC keeps serving what it has.
+      logger_.Log(LogLevel::kWarn, "certificate_unreadable",
+                  {{"certificate", name}, {"error", std::string(expiry.status().message())}});
+      continue;
+    }
+    Metrics::Get().SetCertificateExpiry(name, *expiry - absl::Now());
+    auto [seen, first] = certificate_expiry_.try_emplace(name, *expiry);
+    if (first || seen->second != *expiry) {
+      seen->second = *expiry;
+      logger_.Log(
+          LogLevel::kInfo, first ? "certificate_loaded" : "certificate_changed",
+          {{"certificate", name},
+           {"file", path},
+           {"not_after", absl::FormatTime(absl::RFC3339_sec, *expiry, absl::UTCTimeZone())}});
+    }
+  }
+  scheduler_.RunAfter(config_.tls.reload_interval, [this] { WatchCertificates(); });
 }
 
 void BrokerServer::WatchReadiness() {
   if (stopping_) return;
   const bool ready = store_->Reachable();
+  Metrics::Get().SetStoreReachable(ready);
   if (ready != ready_.exchange(ready)) {
     for (grpc::Server* server : {server_.get(), health_server_.get()}) {
       if (server != nullptr) server->GetHealthCheckService()->SetServingStatus(kServiceName, ready);
@@ -323,11 +400,16 @@ BrokerServer::~BrokerServer() {
   loop_.Stop();
 }
 
-void BrokerServer::Shutdown(absl::Duration grace) {
+void BrokerServer::StopReporting() {
   stopping_ = true;
-  // Probes see NOT_SERVING while in-flight calls drain.
+  // Shut down, the health services answer NOT_SERVING for every name and
+  // ignore later updates.
   if (health_server_) health_server_->GetHealthCheckService()->Shutdown();
   server_->GetHealthCheckService()->Shutdown();
+}
+
+void BrokerServer::Shutdown(absl::Duration grace) {
+  StopReporting();
   server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoSeconds(grace));
   if (health_server_) health_server_->Shutdown();
   loop_.Stop();

@@ -5,10 +5,12 @@
 
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/grpcpp.h>
+#include <prometheus/exposer.h>
 
 #include <atomic>
 #include <memory>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "broker/api/broker_service.h"
 #include "broker/api/caller_authorizer.h"
@@ -42,6 +44,11 @@ class BrokerServer {
   int port() const { return port_; }
   // The health-only listener's port, 0 when none is configured.
   int health_port() const { return health_port_; }
+  // The metrics listener's port, 0 when none is configured.
+  int metrics_port() const { return metrics_port_; }
+  // Health turns NOT_SERVING on every listener and stays so (readiness no
+  // longer follows the store); calls are still served.
+  void StopReporting();
   // Stops accepting, lets in-flight calls finish (up to `grace`), then stops
   // the site client. Safe to call from any thread, once.
   void Shutdown(absl::Duration grace);
@@ -59,6 +66,12 @@ class BrokerServer {
   // the store is reachable (the process's own health, "", stays SERVING:
   // liveness must not restart a replica because Redis is away).
   void WatchReadiness();
+  // Serves /metrics on metrics_listen.
+  absl::Status StartMetrics();
+  // Keeps the gauges that are read rather than counted up to date: the open
+  // challenges, and when the certificates expire (logged when they change).
+  void RefreshChallengeCount();
+  void WatchCertificates();
 
   const Config config_;
   Logger& logger_;
@@ -90,6 +103,10 @@ class BrokerServer {
   grpc::CallbackGenericService health_unimplemented_;
   std::unique_ptr<grpc::Server> health_server_;
   int health_port_ = 0;
+  std::unique_ptr<prometheus::Exposer> metrics_exposer_;
+  int metrics_port_ = 0;
+  // Last expiry seen per certificate file, to log a renewal once.
+  absl::flat_hash_map<std::string, absl::Time> certificate_expiry_;
   std::atomic<bool> ready_{false};
   std::atomic<bool> stopping_{false};
   // Declared after everything its tasks use (renewals, lease polls, the

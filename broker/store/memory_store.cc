@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "broker/common/errors.h"
+#include "broker/telemetry/metrics.h"
 
 namespace credbroker {
 namespace {
@@ -11,6 +12,7 @@ namespace {
 constexpr std::size_t kSweepEvery = 1024;
 
 absl::Status StoreFull() {
+  Metrics::Get().MemoryStoreError();
   return WithRetryAfter(
       BrokerError(Reason::kStoreUnavailable, "the broker's state store is full; try again shortly"),
       absl::Seconds(5));

@@ -21,6 +21,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "broker/common/errors.h"
+#include "broker/telemetry/metrics.h"
 
 namespace credbroker {
 namespace {
@@ -266,8 +267,15 @@ void RedisStore::Wake() {
 }
 
 void RedisStore::Submit(std::vector<std::string> argv, ReplyHandler done) {
-  Command command{std::move(argv), std::move(done),
-                  steady_clock::now() + ToChrono(settings_.command_timeout)};
+  const auto submitted = steady_clock::now();
+  // Every way a command ends (answer, refusal, timeout, shutdown) goes
+  // through its handler, so this is where it is measured.
+  ReplyHandler measured = [submitted, done = std::move(done)](absl::StatusOr<RedisReply> reply) {
+    Metrics::Get().StoreOperation(reply.ok(), absl::FromChrono(steady_clock::now() - submitted));
+    done(std::move(reply));
+  };
+  Command command{std::move(argv), std::move(measured),
+                  submitted + ToChrono(settings_.command_timeout)};
   bool queued = false;
   {
     std::lock_guard<std::mutex> lock(mu_);

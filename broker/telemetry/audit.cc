@@ -2,6 +2,7 @@
 #include "broker/telemetry/audit.h"
 
 #include "broker/common/errors.h"
+#include "broker/telemetry/metrics.h"
 
 namespace credbroker {
 
@@ -27,6 +28,7 @@ void WriteAudit(Logger& logger, const AuditEvent& event, const absl::Status& sta
   if (!status.ok()) {
     const std::optional<Reason> reason = ReasonOf(status);
     fields["reason"] = reason ? std::string(ReasonName(*reason)) : "INTERNAL";
+    Metrics::Get().Refusal(reason ? ReasonName(*reason) : "INTERNAL");
   }
   fields["client_address"] = event.client_address;
   if (!event.user_agent.empty()) fields["user_agent"] = event.user_agent;

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "broker/common/errors.h"
+#include "broker/telemetry/metrics.h"
 
 namespace credbroker {
 namespace {
@@ -200,18 +201,20 @@ void CurlSiteClient::RequestToken(absl::string_view site, const TokenRequest& re
           const std::optional<Reason> reason = ReasonOf(grant.status());
           const bool site_failed =
               reason == Reason::kUpstreamUnavailable || reason == Reason::kUpstreamProtocolError;
+          const std::string outcome = grant.ok() ? std::string("granted")
+                                      : reason   ? std::string(ReasonName(*reason))
+                                                 : std::string("INTERNAL");
+          const absl::Duration took = clock_.Now() - started;
+          Metrics::Get().SiteRequest(site_name, GrantTypeName(context.grant), outcome, took);
           const LogLevel level = site_failed ? LogLevel::kWarn : LogLevel::kDebug;
           if (logger_.Enabled(level)) {
-            nlohmann::ordered_json fields = {
-                {"site", site_name},
-                {"grant_type", GrantTypeName(context.grant)},
-                {"http_status", result.answer.http_status},
-                {"site_request_id", result.site_request_id},
-                {"session_uuid", session_uuid},
-                {"latency_ms", absl::ToInt64Milliseconds(clock_.Now() - started)},
-                {"outcome", grant.ok() ? std::string("granted")
-                            : reason   ? std::string(ReasonName(*reason))
-                                       : std::string("INTERNAL")}};
+            nlohmann::ordered_json fields = {{"site", site_name},
+                                             {"grant_type", GrantTypeName(context.grant)},
+                                             {"http_status", result.answer.http_status},
+                                             {"site_request_id", result.site_request_id},
+                                             {"session_uuid", session_uuid},
+                                             {"latency_ms", absl::ToInt64Milliseconds(took)},
+                                             {"outcome", outcome}};
             // Messages are written for people and hold no secrets (site_answer.cc,
             // curl_multi_loop.cc); they say why the site failed.
             if (site_failed) fields["detail"] = std::string(grant.status().message());

@@ -139,7 +139,8 @@ func startBroker(t *testing.T, siteURL, extra string) string {
 	t.Helper()
 	dir := t.TempDir()
 	config := filepath.Join(dir, "broker.yaml")
-	yaml := fmt.Sprintf("listen: 127.0.0.1:0\ndefault_site: main\nsites:\n  - name: main\n    url: %s\n%s", siteURL, extra)
+	// No drain delay: the test stops the broker with SIGTERM and need not wait.
+	yaml := fmt.Sprintf("listen: 127.0.0.1:0\nserver:\n  drain_seconds: 0\ndefault_site: main\nsites:\n  - name: main\n    url: %s\n%s", siteURL, extra)
 	if err := os.WriteFile(config, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}

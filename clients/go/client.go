@@ -17,6 +17,9 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
+	// Client-side health checking (the service config's healthCheckConfig):
+	// with round_robin, a replica that drains leaves the rotation at once.
+	_ "google.golang.org/grpc/health"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 

@@ -25,11 +25,11 @@ const std::map<std::string, std::string> kCallers = {{"busy-script", "busy-token
 
 class LoadLimitsTest : public BrokerTest {
  protected:
-  void StartWithCallers(const std::string& extra) {
+  void StartWithCallers(const std::string& server_yaml) {
     BrokerOptions options;
     options.extra_yaml = ServiceTokensYaml(kCallers) + "policy_file: \"" +
-                         dir_.Write("policy.yaml", AllowEveryMethodPolicy(kCallers)) + "\"\n" +
-                         extra;
+                         dir_.Write("policy.yaml", AllowEveryMethodPolicy(kCallers)) + "\"\n";
+    options.server_yaml = server_yaml;
     Start({}, options);
   }
 
@@ -83,7 +83,7 @@ TEST_F(LoadLimitsTest, FullSiteQueueRefusesAtOnceAndSpendsNothing) {
 }
 
 TEST_F(LoadLimitsTest, OneCallerAtItsCapLeavesOthersServed) {
-  StartWithCallers("server:\n  caller_max_in_flight: 2\n");
+  StartWithCallers("  caller_max_in_flight: 2\n");
   site_->SetFaults({{"latency_ms", 1000}});
   auto first = BeginAsync(fixtures::kAlice, kCallers.at("busy-script"));
   auto second = BeginAsync(fixtures::kBob, kCallers.at("busy-script"));
@@ -139,7 +139,7 @@ TEST_F(LoadLimitsTest, FullMemoryStoreRefusesNewLoginsAndStillIssuesScriptSessio
 
 TEST_F(LoadLimitsTest, StreamsPerConnectionAreCapped) {
   BrokerOptions options;
-  options.extra_yaml = "server:\n  max_concurrent_streams: 2\n";
+  options.server_yaml = "  max_concurrent_streams: 2\n";
   Start({}, options);
   site_->SetFaults({{"latency_ms", 700}});
   std::atomic<bool> done{false};
@@ -186,7 +186,7 @@ TEST_F(LoadLimitsTest, CancelledCallStopsItsSiteCall) {
 TEST_F(LoadLimitsTest, ShutdownDoesNotWaitOutASlowSite) {
   BrokerOptions options;
   options.site_extra = "    request_timeout_ms: 60000\n";
-  options.extra_yaml = "server:\n  shutdown_grace_seconds: 1\n";
+  options.server_yaml = "  shutdown_grace_seconds: 1\n";
   Start({}, options);
   site_->SetFaults({{"latency_ms", 30000}});
   auto call = BeginAsync(fixtures::kFrank);

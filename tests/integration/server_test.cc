@@ -1,6 +1,7 @@
 // What the broker serves besides its API and how it stops: grpc.health.v1,
 // server reflection (on the API listener only, and only unless turned off),
-// and a graceful SIGTERM that lets in-flight calls finish.
+// and how it stops: SIGTERM drains (health NOT_SERVING while calls are still
+// served), then lets in-flight calls finish; SIGINT skips the drain.
 #include <signal.h>
 
 #include <future>
@@ -138,10 +139,67 @@ TEST_F(ServerTest, SigtermFinishesInFlightCallsThenExitsZero) {
   EXPECT_EQ(BeginLogin("alice", "x", &result).error_code(), grpc::StatusCode::UNAVAILABLE);
 }
 
-TEST_F(ServerTest, SigintAlsoExitsZero) {
-  Start();
+// The health of `service` ("" for the process) as a probe sees it.
+grpc::health::v1::HealthCheckResponse::ServingStatus HealthOf(
+    const std::shared_ptr<grpc::Channel>& channel, const std::string& service) {
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service(service);
+  grpc::health::v1::HealthCheckResponse response;
+  const grpc::Status status = grpc::health::v1::Health::NewStub(channel)->Check(
+      ContextWithDeadline(5).get(), request, &response);
+  return status.ok() ? response.status() : grpc::health::v1::HealthCheckResponse::UNKNOWN;
+}
+
+// Waits until the broker has logged `event`.
+bool WaitForEvent(BrokerProcess& broker, const std::string& event) {
+  for (int i = 0; i < 1000; ++i) {
+    if (LogHasLineWith(broker.Logs(), {"\"event\":\"" + event + "\""})) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+TEST_F(ServerTest, SigtermDrainsWithHealthNotServingWhileCallsAreStillServed) {
+  BrokerOptions options;
+  options.drain_seconds = 3;
+  Start({}, options);
+  const auto channel = broker_->Channel();
+  ASSERT_EQ(HealthOf(channel, "credbroker.v1.CredentialBroker"),
+            grpc::health::v1::HealthCheckResponse::SERVING);
+  const auto signalled = std::chrono::steady_clock::now();
+  broker_->process().Signal(SIGTERM);
+  ASSERT_TRUE(WaitForEvent(*broker_, "draining")) << broker_->Logs();
+  EXPECT_EQ(HealthOf(channel, "credbroker.v1.CredentialBroker"),
+            grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+  EXPECT_EQ(HealthOf(channel, ""), grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+  // A client whose balancer has not caught up yet is still served.
+  v1::LoginResult result;
+  ASSERT_GRPC_OK(BeginLogin(fixtures::kAlice.login, fixtures::kAlice.password, &result));
+  EXPECT_TRUE(result.has_challenge());
+  EXPECT_TRUE(broker_->process().running());
+  EXPECT_EQ(broker_->process().Wait(std::chrono::seconds(20)), 0);
+  EXPECT_GE(std::chrono::steady_clock::now() - signalled, std::chrono::milliseconds(2900));
+  EXPECT_TRUE(LogHasLineWith(broker_->Logs(), {"\"event\":\"shutting_down\""}));
+}
+
+TEST_F(ServerTest, SecondSigtermEndsTheDrain) {
+  BrokerOptions options;
+  options.drain_seconds = 120;
+  Start({}, options);
+  broker_->process().Signal(SIGTERM);
+  ASSERT_TRUE(WaitForEvent(*broker_, "draining")) << broker_->Logs();
+  broker_->process().Signal(SIGTERM);
+  // Well before the drain's 120 s.
+  EXPECT_EQ(broker_->process().Wait(std::chrono::seconds(20)), 0);
+}
+
+TEST_F(ServerTest, SigintSkipsTheDrainAndExitsZero) {
+  BrokerOptions options;
+  options.drain_seconds = 120;
+  Start({}, options);
   broker_->process().Signal(SIGINT);
   EXPECT_EQ(broker_->process().Wait(std::chrono::seconds(20)), 0);
+  EXPECT_FALSE(LogHasLineWith(broker_->Logs(), {"\"event\":\"draining\""}));
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Each test gets its own broker process, so tests never share state.
 #include "broker_process.h"
 
+#include <cstdlib>
 #include <sstream>
 #include <stdexcept>
 
@@ -13,7 +14,8 @@ std::string BrokerConfigYaml(const BrokerOptions& options) {
          "  - name: main\n"
          "    url: \"" +
          options.site_url + "\"\n" + options.site_extra + "log_level: " + options.log_level + "\n" +
-         options.extra_yaml;
+         "server:\n  drain_seconds: " + std::to_string(options.drain_seconds) + "\n" +
+         options.server_yaml + options.extra_yaml;
 }
 
 BrokerProcess::BrokerProcess(const TempDir& dir, const BrokerOptions& options) {
@@ -38,6 +40,13 @@ std::unique_ptr<v1::CredentialBroker::Stub> BrokerProcess::Stub() const {
 }
 
 std::string BrokerProcess::Logs() const { return ReadFileOrEmpty(stderr_path_); }
+
+int BrokerProcess::MetricsPort() const {
+  const std::string logs = Logs();
+  const std::string field = "\"metrics_port\":";
+  const std::size_t at = logs.find(field);
+  return at == std::string::npos ? 0 : std::atoi(logs.c_str() + at + field.size());
+}
 
 bool LogHasLineWith(const std::string& logs, const std::vector<std::string>& parts) {
   std::istringstream lines(logs);

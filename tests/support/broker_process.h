@@ -21,6 +21,11 @@ struct BrokerOptions {
   std::string site_extra;
   // Appended at the top level of the config, e.g. "challenge:\n  max_attempts: 3\n".
   std::string extra_yaml;
+  // Appended under `server:`, e.g. "  caller_max_in_flight: 2\n".
+  std::string server_yaml;
+  // server.drain_seconds: the binary's default is 5 s; a test that stops a
+  // broker with SIGTERM waits only when it asks to.
+  int drain_seconds = 0;
   std::string listen = "127.0.0.1:0";
   std::string log_level = "info";
   // Names its files in the test's directory, so several brokers can share one.
@@ -37,6 +42,8 @@ class BrokerProcess {
   std::unique_ptr<v1::CredentialBroker::Stub> Stub() const;
   // Everything the broker has written to stderr (its JSON logs) so far.
   std::string Logs() const;
+  // The port of metrics_listen, from the broker's "listening" log line.
+  int MetricsPort() const;
   ChildProcess& process() { return *process_; }
 
  private:

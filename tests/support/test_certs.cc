@@ -27,7 +27,7 @@ CertificateAuthority MakeCertificateAuthority(const std::string& dir, const std:
 }
 
 Certificate IssueCertificate(const CertificateAuthority& ca, const std::string& dir,
-                             const std::string& name, const std::string& extra_san) {
+                             const std::string& name, const std::string& extra_san, int days) {
   Certificate cert{dir + "/" + name + ".pem", dir + "/" + name + ".key"};
   const std::string csr = dir + "/" + name + ".csr";
   const std::string extensions = dir + "/" + name + ".ext";
@@ -47,8 +47,9 @@ Certificate IssueCertificate(const CertificateAuthority& ca, const std::string& 
   }
   Run("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj '/CN=" + name +
       "' -keyout " + cert.key_file + " -out " + csr);
-  Run("openssl x509 -req -days 2 -in " + csr + " -CA " + ca.cert_file + " -CAkey " + ca.key_file +
-      " -CAcreateserial -extfile " + extensions + " -out " + cert.cert_file);
+  Run("openssl x509 -req -days " + std::to_string(days) + " -in " + csr + " -CA " + ca.cert_file +
+      " -CAkey " + ca.key_file + " -CAcreateserial -extfile " + extensions + " -out " +
+      cert.cert_file);
   return cert;
 }
 

@@ -21,8 +21,9 @@ CertificateAuthority MakeCertificateAuthority(const std::string& dir, const std:
 // Issues a certificate for `name` signed by `ca`, with subjectAltName
 // IP:127.0.0.1 and DNS:localhost plus `extra_san` (e.g.
 // "URI:spiffe://studio.test/ns/pipeline/sa/ingest"), usable for servers and
-// clients.
+// clients, valid for `days` days.
 Certificate IssueCertificate(const CertificateAuthority& ca, const std::string& dir,
-                             const std::string& name, const std::string& extra_san = "");
+                             const std::string& name, const std::string& extra_san = "",
+                             int days = 2);
 
 }  // namespace credbroker::testing

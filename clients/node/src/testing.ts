@@ -100,7 +100,8 @@ export class Stack {
     try {
       const sitePort = await waitForPort(path.join(dir, "site.port"), site, "fake-shotgrid");
       const siteUrl = `http://127.0.0.1:${sitePort}`;
-      let config = `listen: 127.0.0.1:0\ndefault_site: main\nsites:\n  - name: main\n    url: ${siteUrl}\n`;
+      // No drain delay: the test stops the broker with SIGTERM and need not wait.
+      let config = `listen: 127.0.0.1:0\nserver:\n  drain_seconds: 0\ndefault_site: main\nsites:\n  - name: main\n    url: ${siteUrl}\n`;
       if (options.tls) {
         config += `tls:\n  cert_file: ${options.tls.certFile}\n  key_file: ${options.tls.keyFile}\n`;
       }

@@ -76,7 +76,8 @@ class Stack:
         site = self._spawn([FAKE_SITE, "--two-factor", "--quiet", "--listen", "127.0.0.1:0",
                             "--port-file", str(work / "site.port"), *site_args])
         self.site_url = "http://127.0.0.1:%d" % _wait_for_port(str(work / "site.port"), site)
-        config = ("listen: 127.0.0.1:0\ndefault_site: main\nsites:\n"
+        # No drain delay: the fixture stops the broker with SIGTERM and need not wait.
+        config = ("listen: 127.0.0.1:0\nserver:\n  drain_seconds: 0\ndefault_site: main\nsites:\n"
                   "  - name: main\n    url: %s\n%s" % (self.site_url, broker_yaml))
         if tls:
             config += "tls:\n  cert_file: %s\n  key_file: %s\n" % (tls.server_cert, tls.server_key)
