@@ -9,9 +9,8 @@
 #   4. asserts the properties the deployment must keep (deploy/validate/properties.mjs);
 #   5. given the broker binary, starts it on the overlay's *rendered* broker.yaml
 #      (certificates, seal key, keyring, policy and Redis password made on the
-#      spot) and checks that it starts and stops with exit 0.
-# It also renders and validates the planned metrics component
-# (deploy/k8s/components/metrics-planned), which no overlay enables.
+#      spot), reads its /metrics, and checks that SIGTERM drains and stops it
+#      with exit 0.
 # Usage: deploy/check.sh [BROKER_BINARY]   (from anywhere; ctest passes the binary)
 # Exits 77 (skipped) without kubectl, 1 on any failure.
 set -euo pipefail
@@ -57,25 +56,6 @@ for overlay in "${OVERLAYS[@]}"; do
   pass "kubectl kustomize deploy/k8s/overlays/$overlay renders ($(grep -c '^kind:' "$out") objects: $(grep '^kind:' "$out" | awk '{print $2}' | paste -sd, -))"
 done
 
-# The planned metrics component, on a copy of the tree (kustomize only accepts
-# relative paths below its root): ha plus the component.
-cp -r deploy/k8s "$scratch/k8s"
-mkdir "$scratch/k8s/overlays/ha-with-planned-metrics"
-cat >"$scratch/k8s/overlays/ha-with-planned-metrics/kustomization.yaml" <<'EOF'
-apiVersion: kustomize.config.k8s.io/v1beta1
-kind: Kustomization
-resources:
-  - ../ha
-components:
-  - ../../components/metrics-planned
-EOF
-planned="$scratch/planned.yaml"
-if kubectl kustomize "$scratch/k8s/overlays/ha-with-planned-metrics" >"$planned" 2>"$scratch/err"; then
-  pass "components/metrics-planned renders on top of overlays/ha (PLANNED: no overlay enables it; the broker serves no metrics yet)"
-else
-  indent <"$scratch/err"; fail "components/metrics-planned does not render on top of overlays/ha"
-fi
-
 # 2. Lint the sources and each rendering.
 if command -v yamllint >/dev/null; then
   lint() { # lint NAME FILE_OR_DIR
@@ -84,7 +64,6 @@ if command -v yamllint >/dev/null; then
   }
   lint "sources under deploy/k8s" deploy/k8s
   for overlay in "${OVERLAYS[@]}"; do lint "rendered overlays/$overlay" "$scratch/$overlay.yaml"; done
-  [[ -s "$planned" ]] && lint "rendered ha + components/metrics-planned" "$planned"
 else
   fail "yamllint not installed (apt-get install yamllint)"
 fi
@@ -98,13 +77,6 @@ for overlay in "${OVERLAYS[@]}"; do
     grep -v '^ok' "$scratch/schema" | indent; fail "overlays/$overlay: schema validation"
   fi
 done
-if [[ -s "$planned" ]]; then
-  if validate "$planned" >"$scratch/schema" 2>&1; then
-    pass "ha + components/metrics-planned: every object valid against its schema ($(tail -1 "$scratch/schema"))"
-  else
-    grep -v '^ok' "$scratch/schema" | indent; fail "ha + components/metrics-planned: schema validation"
-  fi
-fi
 
 # 4. Properties of each rendering.
 for overlay in "${OVERLAYS[@]}"; do
@@ -119,6 +91,14 @@ for overlay in "${OVERLAYS[@]}"; do
 done
 
 # 5. The real binary accepts each overlay's rendered broker.yaml.
+# A free loopback port for metrics_listen: the check cannot learn an OS-picked one.
+free_port() { node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });'; }
+# GET URL to stdout; node, not curl, as node is needed anyway.
+http_get() {
+  node -e 'fetch(process.argv[1], { signal: AbortSignal.timeout(5000) })
+    .then(async (r) => { if (!r.ok) throw new Error(`HTTP ${r.status}`); process.stdout.write(await r.text()); })
+    .catch((e) => { console.error(e.cause?.message ?? e.message); process.exit(1); });' "$1"
+}
 if [[ -n "$BROKER" ]]; then
   for overlay in "${OVERLAYS[@]}"; do
     work="$scratch/run-$overlay"
@@ -133,13 +113,15 @@ if [[ -n "$BROKER" ]]; then
     printf 'key-0001' >"$work/keys/ingest-bot"
     printf 'placeholder-redis-password\n' >"$work/password"
     cp deploy/k8s/base/policy.yaml "$work/policy.yaml"
-    # Mounted paths become the files above; ports are picked by the OS; Redis
-    # points at a closed loopback port (the broker connects in the background,
-    # so a Redis that is down does not stop its start).
+    # Mounted paths become the files above; the API and health ports are
+    # picked by the OS; Redis points at a closed loopback port (the broker
+    # connects in the background, so a Redis that is down does not stop its start).
+    metrics_port="$(free_port)"
     sed -e "s#/etc/credbroker/tls/#$work/#g" -e "s#/etc/credbroker/seal/#$work/#" \
       -e "s#/etc/credbroker/clients-ca/#$work/#" -e "s#/etc/credbroker/keys#$work/keys#" \
       -e "s#/etc/credbroker/policy/#$work/#" -e "s#/etc/credbroker/redis/#$work/#" \
       -e 's#0.0.0.0:50051#0.0.0.0:0#' -e 's#0.0.0.0:8081#127.0.0.1:0#' \
+      -e "s#0.0.0.0:9090#127.0.0.1:$metrics_port#" \
       -e 's#^\( *address:\) .*#\1 127.0.0.1:1#' \
       "$work/rendered.yaml" >"$work/broker.yaml"
     # Every path outside comments must now point into $work.
@@ -152,9 +134,36 @@ if [[ -n "$BROKER" ]]; then
     pid=$!
     for _ in $(seq 1 250); do [[ -s "$work/port" ]] || ! kill -0 "$pid" 2>/dev/null && break; sleep 0.02; done
     if [[ -s "$work/port" ]]; then
+      # The series the shipped alerts need at start, and none of the secrets
+      # made above.
+      scraped=false
+      for _ in $(seq 1 10); do
+        if http_get "http://127.0.0.1:$metrics_port/metrics" >"$work/metrics" 2>"$work/http"; then scraped=true; break; fi
+        sleep 0.2
+      done
+      if $scraped; then
+        missing=()
+        for series in 'credbroker_build_info{' 'credbroker_store_reachable' \
+                      'credbroker_certificate_expiry_seconds{certificate="listener"}' \
+                      'credbroker_certificate_expiry_seconds{certificate="client_ca"}'; do
+          grep -qF "$series" "$work/metrics" || missing+=("$series")
+        done
+        if ((${#missing[@]} > 0)); then fail "overlays/$overlay: /metrics lacks ${missing[*]}"
+        elif grep -qF -e key-0001 -e placeholder-redis-password "$work/metrics"; then fail "overlays/$overlay: /metrics shows a secret"
+        else pass "overlays/$overlay: /metrics on metrics_listen serves build info, store reachability and both certificates' expiry, and no secret"; fi
+      else
+        indent <"$work/http"; fail "overlays/$overlay: no /metrics on metrics_listen (127.0.0.1:$metrics_port)"
+      fi
       kill -TERM "$pid"
       store=memory; grep -q '"kind":"redis"' "$work/log" && store=redis
-      if wait "$pid"; then pass "overlays/$overlay: the broker starts on the rendered broker.yaml ($store store) and stops with exit 0"
+      if wait "$pid"; then
+        # SIGTERM drains (server.drain_seconds) before it stops accepting.
+        events="$(grep -o '"event":"\(draining\|shutting_down\|stopped\)"' "$work/log" | cut -d'"' -f4 | paste -sd' ' -)"
+        if [[ "$events" == "draining shutting_down stopped" ]]; then
+          pass "overlays/$overlay: the broker starts on the rendered broker.yaml ($store store); SIGTERM drains, then it stops with exit 0"
+        else
+          indent <"$work/log"; fail "overlays/$overlay: SIGTERM logged '$events', not 'draining shutting_down stopped'"
+        fi
       else indent <"$work/log"; fail "overlays/$overlay: the broker did not exit 0 on SIGTERM"; fi
     else
       indent <"$work/log"

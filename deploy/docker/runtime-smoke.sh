@@ -44,8 +44,11 @@ cp "$etc/tls/tls.crt" "$etc/clients-ca/ca.crt"
 printf 'key-0001' >"$etc/keys/ingest-bot"
 cp "$ROOT/deploy/k8s/base/policy.yaml" "$etc/policy/"
 kubectl kustomize "$ROOT/deploy/k8s/overlays/single" >"$rootfs/rendered.yaml"
+# The chroot shares the host's network: metrics go to a free loopback port, not 9090.
+metrics_port="$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });')"
 node "$ROOT/deploy/validate/broker-config.mjs" "$rootfs/rendered.yaml" |
-  sed -e 's#0.0.0.0:50051#0.0.0.0:0#' -e 's#0.0.0.0:8081#127.0.0.1:0#' >"$etc/broker.yaml"
+  sed -e 's#0.0.0.0:50051#0.0.0.0:0#' -e 's#0.0.0.0:8081#127.0.0.1:0#' \
+      -e "s#0.0.0.0:9090#127.0.0.1:$metrics_port#" >"$etc/broker.yaml"
 chmod -R a+rX "$etc"
 
 echo "root filesystem: $(du -sh "$rootfs/usr" | cut -f1) under /usr ($(find "$rootfs" -name '*.so*' | wc -l) shared objects)"

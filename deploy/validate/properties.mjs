@@ -4,6 +4,13 @@
 import { readFileSync } from "node:fs";
 import { parseAllDocuments, parse } from "yaml";
 
+// The alerts' runbook anchors and the metric names they use must exist in the
+// runbook itself, so a renamed heading or metric cannot leave a dead link.
+const operationsDoc = readFileSync(new URL("../../docs/operations.md", import.meta.url), "utf8");
+const anchor = (heading) => heading.trim().toLowerCase().replace(/[^a-z0-9 _-]/g, "").replace(/ /g, "-");
+const runbookAnchors = new Set([...operationsDoc.matchAll(/^#{2,4} (.+)$/gm)].map((m) => anchor(m[1])));
+const documentedMetrics = new Set([...operationsDoc.matchAll(/^\| `((?:credbroker|grpc_server)_[a-z_]+)`/gm)].map((m) => m[1]));
+
 const [overlay, file] = process.argv.slice(2);
 const text = readFileSync(file, "utf8");
 const objects = parseAllDocuments(text).map((d) => d.toJS()).filter(Boolean);
@@ -49,11 +56,15 @@ check("resources: CPU and memory requests and limits",
         broker.resources.limits.cpu && broker.resources.limits.memory);
 check("no service account token mounted", () => pod.automountServiceAccountToken === false);
 
+// Defaults as the broker applies them when broker.yaml leaves the key out.
 const preStop = broker.lifecycle?.preStop?.sleep?.seconds ?? 0;
+const drain = config.server?.drain_seconds ?? 5;
 const shutdownGrace = config.server?.shutdown_grace_seconds ?? 20;
 check(`preStop sleeps (${preStop} s) before SIGTERM`, () => preStop >= 3);
-check(`terminationGracePeriodSeconds (${pod.terminationGracePeriodSeconds}) > preStop (${preStop}) + shutdown_grace_seconds (${shutdownGrace})`,
-  () => pod.terminationGracePeriodSeconds > preStop + shutdownGrace);
+check(`broker.yaml: server.drain_seconds (${drain}) within 0..300`,
+  () => Number.isInteger(drain) && drain >= 0 && drain <= 300);
+check(`terminationGracePeriodSeconds (${pod.terminationGracePeriodSeconds}) > preStop (${preStop}) + server.drain_seconds (${drain}) + server.shutdown_grace_seconds (${shutdownGrace})`,
+  () => pod.terminationGracePeriodSeconds > preStop + drain + shutdownGrace);
 
 // Probes on the plaintext health-only listener.
 check("readinessProbe: native gRPC probe of credbroker.v1.CredentialBroker (follows the store) on the health port 8081",
@@ -65,15 +76,24 @@ check("broker.yaml: health_listen 0.0.0.0:8081, listen 0.0.0.0:50051 with listen
   () => config.health_listen === "0.0.0.0:8081" && config.listen === "0.0.0.0:50051" &&
         config.tls.cert_file === "/etc/credbroker/tls/tls.crt" && config.tls.key_file === "/etc/credbroker/tls/tls.key" &&
         config.callers.client_ca_file === "/etc/credbroker/clients-ca/ca.crt");
-check("broker.yaml holds no key the broker does not serve yet (metrics_listen)", () => !("metrics_listen" in config));
+check("broker.yaml: tls.reload_interval_seconds set, within 1..3600, so a renewed certificate is served without a restart",
+  () => Number.isInteger(config.tls.reload_interval_seconds) &&
+        config.tls.reload_interval_seconds >= 1 && config.tls.reload_interval_seconds <= 3600);
+
+// Metrics: broker.yaml, the container port, the headless Service and the
+// ServiceMonitor must agree on one port.
+const metricsPort = (broker.ports ?? []).find((p) => p.name === "metrics");
+const listenPort = Number(/^[^:]+:(\d+)$/.exec(config.metrics_listen ?? "")?.[1]);
+check(`broker.yaml: metrics_listen (${config.metrics_listen}) on port 9090, the container port named metrics (${metricsPort?.containerPort})`,
+  () => listenPort === 9090 && metricsPort.containerPort === listenPort && metricsPort.protocol === "TCP");
 
 // Secrets: referenced and mounted read-only, never defined or inlined.
 check("Secrets mounted read-only: credbroker-tls, credbroker-seal-key, credbroker-script-keys",
   () => mountedSecret("credbroker-tls", "/etc/credbroker/tls") && mountedSecret("credbroker-seal-key", "/etc/credbroker/seal") &&
         mountedSecret("credbroker-script-keys", "/etc/credbroker/keys") &&
         config.seal_key_file === "/etc/credbroker/seal/seal.key" && config.keyring_dir === "/etc/credbroker/keys");
-check("keyring and policy mounted as directories (no subPath), so live reloads reach the pod",
-  () => !mounts["/etc/credbroker/keys"].subPath && !mounts["/etc/credbroker/policy"].subPath &&
+check("keyring, policy, TLS and client CA mounted as directories (no subPath), so live reloads reach the pod",
+  () => ["keys", "policy", "tls", "clients-ca"].every((d) => mounts[`/etc/credbroker/${d}`] && !mounts[`/etc/credbroker/${d}`].subPath) &&
         config.policy_file === "/etc/credbroker/policy/policy.yaml");
 check("no Secret objects and no literal secret values",
   () => all("Secret").length === 0 &&
@@ -92,18 +112,51 @@ check("Services select the broker's pods",
 
 // NetworkPolicy.
 const policy = find("NetworkPolicy", "credential-broker");
-const peers = policy?.spec?.ingress?.[0]?.from ?? [];
+const ingress = policy?.spec?.ingress ?? [];
+const clientRule = ingress.find((r) => r.ports?.every((p) => p.port === 50051));
+const metricsRule = ingress.find((r) => r.ports?.every((p) => p.port === metricsPort?.containerPort));
+const peers = clientRule?.from ?? [];
 check("NetworkPolicy ingress on 50051 only, from pods labelled credbroker-client: \"true\" here or in namespaces so labelled",
-  () => policy.spec.ingress.length === 1 && policy.spec.ingress[0].ports.every((p) => p.port === 50051) &&
-        peers.length === 2 &&
+  () => clientRule.ports.length > 0 && peers.length === 2 &&
         peers.some((p) => !p.namespaceSelector && sameLabels(p.podSelector.matchLabels, clientLabel)) &&
         peers.some((p) => sameLabels(p.namespaceSelector?.matchLabels, clientLabel) && sameLabels(p.podSelector?.matchLabels, clientLabel)));
 const egressPorts = (policy?.spec?.egress ?? []).flatMap((e) => (e.ports ?? []).map((p) => p.port));
 check(`NetworkPolicy egress: DNS (53) and HTTPS (443)${overlay === "ha" ? " and Redis (6379)" : ""} only (${egressPorts.join(", ")})`,
   () => egressPorts.includes(53) && egressPorts.includes(443) &&
         egressPorts.every((p) => [53, 443, ...(overlay === "ha" ? [6379] : [])].includes(p)));
-check("no ServiceMonitor (the broker serves no metrics yet: components/metrics-planned)", () => all("ServiceMonitor").length === 0);
-check("PrometheusRule alerts shipped", () => all("PrometheusRule").length >= 1);
+check("NetworkPolicy ingress on the metrics port only from namespaces labelled credbroker-metrics: \"true\"; no other ingress rule",
+  () => ingress.length === 2 && metricsRule.ports.length === 1 && metricsRule.from.length === 1 &&
+        sameLabels(metricsRule.from[0].namespaceSelector.matchLabels, { "credbroker-metrics": "true" }) &&
+        !metricsRule.from[0].podSelector);
+check("Service credential-broker-headless: port named metrics onto the container's metrics port; the ClusterIP Service has none",
+  () => headless.spec.ports.some((p) => p.name === "metrics" && p.port === metricsPort.containerPort &&
+                                        (p.targetPort === "metrics" || p.targetPort === metricsPort.containerPort)) &&
+        !clusterIp.spec.ports.some((p) => p.name === "metrics"));
+const monitors = all("ServiceMonitor");
+check("ServiceMonitor scrapes port metrics at /metrics on the headless Service (components/metrics enabled)",
+  () => monitors.length === 1 &&
+        Object.entries(monitors[0].spec.selector.matchLabels).every(([k, v]) => headless.metadata.labels[k] === v) &&
+        monitors[0].spec.endpoints.some((e) => e.port === "metrics" && (e.path ?? "/metrics") === "/metrics"));
+
+// Alerts: each one routable and documented.
+const rules = all("PrometheusRule").flatMap((r) => r.spec.groups.flatMap((g) => g.rules)).filter((r) => r.alert);
+const alertNames = new Set(rules.map((r) => r.alert));
+check(`PrometheusRule alerts shipped (${rules.length}), with unique names`,
+  () => rules.length >= 1 && alertNames.size === rules.length);
+const undocumented = rules.filter((r) => {
+  const url = /docs\/operations\.md#([a-z0-9_-]+)$/.exec(r.annotations?.runbook_url ?? "");
+  return !(r.annotations?.summary && r.annotations?.description && url && runbookAnchors.has(url[1]) &&
+           ["warning", "critical"].includes(r.labels?.severity));
+}).map((r) => r.alert);
+check(`every alert has summary, description, severity warning|critical and a runbook_url to a heading of docs/operations.md${undocumented.length ? ` (not: ${undocumented.join(", ")})` : ""}`,
+  () => undocumented.length === 0);
+const unknownMetrics = [...new Set(rules.flatMap((r) => r.expr.match(/\b(?:credbroker|grpc_server)_[a-z_]+/g) ?? [])
+  .map((m) => m.replace(/_(bucket|sum|count)$/, "")).filter((m) => !documentedMetrics.has(m)))];
+check(`alerts use only the metrics docs/operations.md lists${unknownMetrics.length ? ` (unknown: ${unknownMetrics.join(", ")})` : ""}`,
+  () => documentedMetrics.size > 0 && unknownMetrics.length === 0);
+check("alerts on the broker's own metrics shipped (site down, store unreachable, certificate expiry)",
+  () => ["CredentialBrokerSiteDown", "CredentialBrokerStoreUnreachable", "CredentialBrokerCertificateExpiresToday"]
+    .every((a) => alertNames.has(a)));
 
 if (overlay === "single") {
   check("exactly one replica, strategy Recreate (memory store)",
