@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
@@ -60,7 +61,10 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   RaiseOpenFileLimit();
 
-  credbroker::Logger logger(config->log_level, std::cerr);
+  // Declared before everything that logs, so it is the last to go and
+  // writes every queued line before the process exits.
+  credbroker::LogSink log_sink(STDERR_FILENO);
+  credbroker::Logger logger(config->log_level, log_sink);
   const credbroker::HardeningState hardening = credbroker::ReadHardeningState();
   logger.Log(credbroker::LogLevel::kInfo, "process_hardening",
              {{"dumpable", hardening.dumpable}, {"core_dumps", !hardening.core_limit_zero}});
@@ -71,10 +75,6 @@ int main(int argc, char** argv) {
     return 1;
   }
   const int port = (*server)->port();
-  if (!config->port_file.empty() && !WritePortFile(config->port_file, port)) {
-    std::cerr << "credential-broker: cannot write --port-file " << config->port_file << '\n';
-    return 1;
-  }
   std::string host;
   int configured_port = 0;
   (void)credbroker::SplitHostPort(config->listen, &host, &configured_port);
@@ -84,6 +84,12 @@ int main(int argc, char** argv) {
               {"health_port", (*server)->health_port()},
               {"metrics_port", (*server)->metrics_port()},
               {"default_site", config->default_site}});
+  // Whoever waits for the port file may read the start lines at once.
+  log_sink.Flush();
+  if (!config->port_file.empty() && !WritePortFile(config->port_file, port)) {
+    std::cerr << "credential-broker: cannot write --port-file " << config->port_file << '\n';
+    return 1;
+  }
 
   std::thread waiter([&] {
     int signal_number = 0;

@@ -33,9 +33,9 @@ BUILD_DIR="$ROOT/build-asan" "$ROOT/scripts/build.sh" -DCREDBROKER_SANITIZE=ON
 echo "== ThreadSanitizer: state store, limits and token cache ($ROOT/build-tsan)"
 cmake -S "$ROOT" -B "$ROOT/build-tsan" -G Ninja -DCREDBROKER_UNIT_TSAN=ON >/dev/null
 cmake --build "$ROOT/build-tsan" --target unit_memory_store_test unit_redis_store_test \
-  unit_limits_test unit_token_cache_test
+  unit_limits_test unit_token_cache_test unit_log_sink_test
 (cd "$ROOT/build-tsan" && ctest --output-on-failure --timeout 300 -j "$JOBS" \
-  -R '^((Memory|Redis)/StoreConformanceTest/0|MemoryStoreTest|RedisStoreTest|FailureBudgetTest|CallerInFlightTest|TokenCacheTest)\.')
+  -R '^((Memory|Redis)/StoreConformanceTest/0|MemoryStoreTest|RedisStoreTest|FailureBudgetTest|CallerInFlightTest|TokenCacheTest|LogSinkTest|JsonLineTest)\.')
 
 echo "== Fuzzers: each parser of untrusted input for ${CREDBROKER_FUZZ_SECONDS:-10} s (build-fuzz/)"
 "$ROOT/tests/fuzz/run_fuzzers.sh" "${CREDBROKER_FUZZ_SECONDS:-10}"

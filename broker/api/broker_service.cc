@@ -17,18 +17,18 @@
 namespace credbroker {
 namespace {
 
-// Runs `body` and makes sure the call is finished even if it throws.
+// Runs `body` and makes sure the call is answered even if it throws.
 template <typename Body>
-grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* /*context*/, Logger& logger,
+grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context, Logger& logger,
                                 const char* method, Body body) {
-  auto* reactor = new UnaryCall();
+  auto* call = new UnaryCall(context);
   try {
-    body(reactor);
+    body(call);
   } catch (const std::exception&) {
     logger.Log(LogLevel::kError, "handler_exception", {{"method", method}});
-    reactor->Answer(absl::InternalError(""));
+    call->Answer(absl::InternalError(""));
   }
-  return reactor;
+  return UnaryCall::Release(call);
 }
 
 // The audit event of a call refused before it reached a flow. Values from

@@ -2,6 +2,9 @@
 // safe characters are kept; anything else is replaced, not escaped.
 #include "broker/api/call_context_factory.h"
 
+#include <cstdint>
+#include <random>
+
 #include "absl/strings/match.h"
 #include "absl/time/clock.h"
 #include "broker/common/random.h"
@@ -17,6 +20,24 @@ bool IsSaneRequestId(absl::string_view id) {
     if (!ok) return false;
   }
   return true;
+}
+
+// Request ids correlate log lines; they are not secrets, so a per-thread
+// generator seeded once from the CSPRNG serves (OpenSSL per call cost more
+// than the policy, the cache and the caller's identity together).
+std::string NewRequestId() {
+  thread_local std::mt19937_64 generator = [] {
+    const std::string seed = RandomBytes(sizeof(std::uint64_t) * 4);
+    std::seed_seq sequence(seed.begin(), seed.end());
+    return std::mt19937_64(sequence);
+  }();
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id(32, '0');
+  for (int half = 0; half < 2; ++half) {
+    std::uint64_t bits = generator();
+    for (int i = 0; i < 16; ++i, bits >>= 4) id[half * 16 + i] = kHex[bits & 0xF];
+  }
+  return id;
 }
 
 }  // namespace
@@ -47,7 +68,7 @@ CallContext MakeCallContext(const grpc::CallbackServerContext& context,
       IsSaneRequestId(absl::string_view(it->second.data(), it->second.size()))) {
     call.request_id = std::string(it->second.data(), it->second.size());
   } else {
-    call.request_id = RandomHex(16);
+    call.request_id = NewRequestId();
   }
   call.client_address = client != nullptr && !client->address().empty()
                             ? client->address()

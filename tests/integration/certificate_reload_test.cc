@@ -151,8 +151,8 @@ TEST_F(CertificateReloadTest, SwappedSecretIsServedWithoutAFailedCallOrADroppedC
                        {{"certificate", "listener"}})
                .value_or(0) > 29 * 86400.0;
   }));
-  EXPECT_TRUE(LogHasLineWith(
-      broker_->Logs(), {"\"event\":\"certificate_changed\"", "\"certificate\":\"listener\""}));
+  EXPECT_TRUE(broker_->WaitForLogLine(
+      {"\"event\":\"certificate_changed\"", "\"certificate\":\"listener\""}));
 }
 
 TEST_F(CertificateReloadTest, KeyThatIsNotTheCertificatesStopsTheStart) {

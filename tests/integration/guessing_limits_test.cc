@@ -142,9 +142,9 @@ TEST_F(GuessingLimitsTest, PasswordSprayingFromOneAddressIsStoppedAndAudited) {
   EXPECT_BROKER_ERROR(sprayed, RESOURCE_EXHAUSTED, "TOO_MANY_ATTEMPTS");
   EXPECT_GT(client::ErrorDetailOf(sprayed)->retry_after().seconds(), 3000);
   EXPECT_EQ(site_->Requests("password"), 3);
-  EXPECT_TRUE(LogHasLineWith(
-      broker_->Logs(), {"\"event\":\"audit\"", "\"username\":\"grace\"",
-                        "\"reason\":\"TOO_MANY_ATTEMPTS\"", "\"client_address\":\"192.0.2.44\""}))
+  EXPECT_TRUE(broker_->WaitForLogLine({"\"event\":\"audit\"", "\"username\":\"grace\"",
+                                       "\"reason\":\"TOO_MANY_ATTEMPTS\"",
+                                       "\"client_address\":\"192.0.2.44\""}))
       << broker_->Logs();
   // Other people behind other addresses are not held back.
   ASSERT_GRPC_OK(

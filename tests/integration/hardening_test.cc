@@ -33,8 +33,8 @@ TEST_F(HardeningTest, NoCoreDumpsAndNotDumpable) {
     EXPECT_EQ(hard, "0") << line;
   }
   EXPECT_TRUE(found) << limits;
-  EXPECT_TRUE(LogHasLineWith(broker_->Logs(), {"\"event\":\"process_hardening\"",
-                                               "\"dumpable\":false", "\"core_dumps\":false"}))
+  EXPECT_TRUE(broker_->WaitForLogLine(
+      {"\"event\":\"process_hardening\"", "\"dumpable\":false", "\"core_dumps\":false"}))
       << broker_->Logs();
 }
 

@@ -235,10 +235,10 @@ TEST_F(LoginTest, InvalidInputNeverReachesTheSite) {
                       INVALID_ARGUMENT, "INVALID_REQUEST");
   EXPECT_EQ(site_->Requests("password"), 0);
   // Refused steps are audited too.
-  EXPECT_TRUE(LogHasLineWith(
-      broker_->Logs(), {"\"event\":\"audit\"", "\"step\":\"begin_login\"", "\"username\":\"alice\"",
-                        "\"outcome\":\"refused\"", "\"reason\":\"INVALID_REQUEST\"",
-                        "\"client_address\":\"127.0.0.1\""}))
+  EXPECT_TRUE(broker_->WaitForLogLine({"\"event\":\"audit\"", "\"step\":\"begin_login\"",
+                                       "\"username\":\"alice\"", "\"outcome\":\"refused\"",
+                                       "\"reason\":\"INVALID_REQUEST\"",
+                                       "\"client_address\":\"127.0.0.1\""}))
       << broker_->Logs();
 }
 

@@ -131,7 +131,7 @@ TEST_F(MetricsTest, CountsCallsSiteAnswersAndRefusalsAfterRealCalls) {
 TEST_F(MetricsTest, NoListenerWithoutTheKey) {
   Start();
   EXPECT_EQ(broker_->MetricsPort(), 0);
-  EXPECT_TRUE(LogHasLineWith(broker_->Logs(), {"\"event\":\"listening\"", "\"metrics_port\":0"}));
+  EXPECT_TRUE(broker_->WaitForLogLine({"\"event\":\"listening\"", "\"metrics_port\":0"}));
 }
 
 TEST_F(MetricsTest, StoreSeriesFollowRedis) {

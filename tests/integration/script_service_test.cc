@@ -157,11 +157,11 @@ TEST_F(ScriptServiceTest, ClientCertificateIdentifiesTheServiceThatGetsAKeyringS
   ASSERT_GRPC_OK(Issue(*ingest, fixtures::kIngestBotName, &session, "bob"));
   EXPECT_EQ(session.principal().sudo_as_login(), "bob");
   EXPECT_EQ(site_->Requests("client_credentials"), 2);
-  EXPECT_TRUE(LogHasLineWith(broker_->Logs(), {"\"step\":\"issue_script_session\"",
-                                               std::string("\"caller\":\"") + kIngestIdentity,
-                                               "\"outcome\":\"session\""}));
+  EXPECT_TRUE(broker_->WaitForLogLine({"\"step\":\"issue_script_session\"",
+                                       std::string("\"caller\":\"") + kIngestIdentity,
+                                       "\"outcome\":\"session\""}));
   // The keyring's key never shows in the logs.
-  EXPECT_EQ(broker_->Logs().find(fixtures::kIngestBotKey), std::string::npos);
+  EXPECT_EQ(broker_->LogsAfterStop().find(fixtures::kIngestBotKey), std::string::npos);
 }
 
 TEST_F(ScriptServiceTest, CallersWithoutACredentialAreUnauthenticated) {
@@ -201,9 +201,9 @@ TEST_F(ScriptServiceTest, ServiceTokensRightAndWrong) {
                       UNAUTHENTICATED, "CALLER_UNAUTHENTICATED");
   EXPECT_EQ(site_->Requests("client_credentials"), 1);
   // The policy's bare "lambda-webhooks" is the token; the audit line says so.
-  EXPECT_TRUE(LogHasLineWith(
-      broker_->Logs(), {"\"step\":\"issue_script_session\"", "\"caller\":\"token:lambda-webhooks\"",
-                        "\"outcome\":\"session\""}))
+  EXPECT_TRUE(
+      broker_->WaitForLogLine({"\"step\":\"issue_script_session\"",
+                               "\"caller\":\"token:lambda-webhooks\"", "\"outcome\":\"session\""}))
       << broker_->Logs();
   // A method the token is not granted names it the same way.
   v1::LoginResult result;
@@ -252,9 +252,9 @@ TEST_F(ScriptServiceTest, CertificateDnsNamesMatchDnsPolicyEntriesOnly) {
   EXPECT_BROKER_ERROR(Issue(*client, fixtures::kRenderFarmName, &session), PERMISSION_DENIED,
                       "CALLER_NOT_ALLOWED");
   ASSERT_GRPC_OK(Issue(*client, fixtures::kIngestBotName, &session));
-  EXPECT_TRUE(LogHasLineWith(broker_->Logs(),
-                             {"\"step\":\"issue_script_session\"", "\"caller\":\"dns:localhost\"",
-                              "\"script_name\":\"ingest-bot\"", "\"outcome\":\"session\""}))
+  EXPECT_TRUE(
+      broker_->WaitForLogLine({"\"step\":\"issue_script_session\"", "\"caller\":\"dns:localhost\"",
+                               "\"script_name\":\"ingest-bot\"", "\"outcome\":\"session\""}))
       << broker_->Logs();
   EXPECT_EQ(site_->Requests("client_credentials"), 1);
 }
@@ -328,7 +328,7 @@ TEST_F(ScriptServiceTest, KeyRotationTakesEffectWithoutARestart) {
   WriteSecretDirectory(keys_dir_, {{fixtures::kIngestBotName, fixtures::kIngestBotKey},
                                    {fixtures::kRenderFarmName, fixtures::kRenderFarmKey}});
   EXPECT_TRUE(Eventually([&] { return Issue(*ingest, fixtures::kIngestBotName, &session).ok(); }));
-  EXPECT_TRUE(LogHasLineWith(broker_->Logs(), {"\"event\":\"keyring_reloaded\"", "ingest-bot"}));
+  EXPECT_TRUE(broker_->WaitForLogLine({"\"event\":\"keyring_reloaded\"", "ingest-bot"}));
   // A key removed from the Secret is gone too.
   WriteSecretDirectory(keys_dir_, {{fixtures::kRenderFarmName, fixtures::kRenderFarmKey}});
   EXPECT_TRUE(Eventually([&] { return !Issue(*ingest, fixtures::kIngestBotName, &session).ok(); }));

@@ -60,7 +60,7 @@ TEST_F(SecretsInLogsTest, NoSecretAppearsInTheLogs) {
   v1::RevokeSessionResponse revoked;
   ASSERT_GRPC_OK(stub_->RevokeSession(ContextWithDeadline().get(), revoke, &revoked));
 
-  const std::string logs = broker_->Logs();
+  const std::string logs = broker_->LogsAfterStop();
   // The flows were logged (so the search below searched something).
   EXPECT_NE(logs.find("\"event\":\"site_request\""), std::string::npos);
   EXPECT_NE(logs.find("\"step\":\"submit_second_factor\""), std::string::npos);
@@ -98,7 +98,7 @@ TEST_F(SecretsInLogsTest, RefusedFieldsAreClippedInTheAuditLine) {
                       INVALID_ARGUMENT, "INVALID_REQUEST");
   EXPECT_EQ(site_->Requests("password") + site_->Requests("client_credentials"), 0);
 
-  const std::string logs = broker_->Logs();
+  const std::string logs = broker_->LogsAfterStop();
   const std::vector<std::string> refused = {"\"event\":\"audit\"", "\"outcome\":\"refused\"",
                                             "\"reason\":\"INVALID_REQUEST\""};
   const auto audited = [&](const std::string& field, const std::string& value) {

@@ -179,7 +179,7 @@ TEST_F(ServerTest, SigtermDrainsWithHealthNotServingWhileCallsAreStillServed) {
   EXPECT_TRUE(broker_->process().running());
   EXPECT_EQ(broker_->process().Wait(std::chrono::seconds(20)), 0);
   EXPECT_GE(std::chrono::steady_clock::now() - signalled, std::chrono::milliseconds(2900));
-  EXPECT_TRUE(LogHasLineWith(broker_->Logs(), {"\"event\":\"shutting_down\""}));
+  EXPECT_TRUE(broker_->WaitForLogLine({"\"event\":\"shutting_down\""}));
 }
 
 TEST_F(ServerTest, SecondSigtermEndsTheDrain) {

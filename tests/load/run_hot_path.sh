@@ -17,7 +17,7 @@
 # With PROFILE=FILE.svg, also records the broker with perf (cpu-clock) during
 # one more run of the PROFILE_CASE case (default keyring) and draws a flame
 # graph (fold_perf_stacks.py, flamegraph_svg.py); the summary of the samples
-# is kept next to the SVG.
+# is kept next to the SVG, and with FOLDED=FILE the folded stacks too.
 #
 # usage: tests/load/run_hot_path.sh [ROUNDS] [SECONDS]
 #        env: CONNECTIONS=8 STREAMS=10 CLIENT_THREADS=1 CASES="own-key keyring"
@@ -194,6 +194,7 @@ for CASE in $CASES; do
     python3 "$ROOT/tests/load/flamegraph_svg.py" \
       --title "broker, cache-hit IssueScriptSession ($CASE case), perf cpu-clock" \
       <"$WORK/stacks.folded" >"$PROFILE"
+    [[ -n "${FOLDED:-}" ]] && cp "$WORK/stacks.folded" "$FOLDED"
     sed 's/^/    /' "${PROFILE%.svg}.summary.txt"
     echo "  flame graph: $PROFILE (summary next to it)"
   fi

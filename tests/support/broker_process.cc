@@ -1,9 +1,12 @@
 // Each test gets its own broker process, so tests never share state.
 #include "broker_process.h"
 
+#include <signal.h>
+
 #include <cstdlib>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 namespace credbroker::testing {
 
@@ -40,6 +43,24 @@ std::unique_ptr<v1::CredentialBroker::Stub> BrokerProcess::Stub() const {
 }
 
 std::string BrokerProcess::Logs() const { return ReadFileOrEmpty(stderr_path_); }
+
+bool BrokerProcess::WaitForLogLine(const std::vector<std::string>& parts,
+                                   std::chrono::milliseconds timeout) const {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (LogHasLineWith(Logs(), parts)) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+std::string BrokerProcess::LogsAfterStop() {
+  process_->Signal(SIGINT);
+  if (process_->Wait(std::chrono::seconds(20)) != 0) {
+    throw std::runtime_error("credential-broker did not stop cleanly: " + Logs());
+  }
+  return Logs();
+}
 
 int BrokerProcess::MetricsPort() const {
   const std::string logs = Logs();

@@ -4,6 +4,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -40,8 +41,16 @@ class BrokerProcess {
   const std::string& address() const { return address_; }
   std::shared_ptr<grpc::Channel> Channel() const;
   std::unique_ptr<v1::CredentialBroker::Stub> Stub() const;
-  // Everything the broker has written to stderr (its JSON logs) so far.
+  // Everything the broker has written to stderr (its JSON logs) so far. Its
+  // log writer is a thread of its own, so a line logged during a call may
+  // land just after the call's answer: wait for lines with WaitForLogLine.
   std::string Logs() const;
+  // Whether a line with every one of `parts` appears within `timeout`.
+  bool WaitForLogLine(const std::vector<std::string>& parts,
+                      std::chrono::milliseconds timeout = std::chrono::seconds(10)) const;
+  // Stops the broker (SIGINT: it writes every queued line first) and
+  // returns all it wrote, for checks of what never appears.
+  std::string LogsAfterStop();
   // The port of metrics_listen, from the broker's "listening" log line.
   int MetricsPort() const;
   ChildProcess& process() { return *process_; }
