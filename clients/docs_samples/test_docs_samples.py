@@ -303,8 +303,8 @@ def run_go(world, sample, go_gopath):
 
         	"golang.org/x/oauth2"
 
-        	credbroker "credbroker/client"
-        	"credbroker/client/credbrokerv1"
+        	credbroker "github.com/studio-example/credential-broker/clients/go"
+        	"github.com/studio-example/credential-broker/clients/go/credbrokerv1"
         )
 
         var (
