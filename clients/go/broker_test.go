@@ -37,7 +37,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 
-	pb "credbroker/client/credbrokerv1"
+	pb "github.com/studio-example/credential-broker/clients/go/credbrokerv1"
 )
 
 func binary_(env, fallback string) string {

@@ -1,37 +1,52 @@
 #!/bin/sh
 # Builds the Go client in GOPATH mode (Debian's Go, no module proxy): makes a
-# GOPATH in the build directory whose src/credbroker/client is a symlink to
-# this folder, generates credbrokerv1/ from the proto with protoc, then builds
-# and vets the package. Usage: build.sh [BUILD_DIR]   (default: <repo>/build-go)
+# GOPATH in the build directory where the module path links to this folder,
+# checks that the committed generated code (credbrokerv1/, from the proto with
+# protoc) and the embedded service_config.json are what generating them again
+# gives, byte for byte, then builds and vets the package.
+# Usage: build.sh [--regenerate] [BUILD_DIR]   (default: <repo>/build-go)
+# --regenerate replaces the committed files with the freshly generated ones.
 # test.sh runs the same set-up, then `go test`.
 set -eu
 
+regenerate=false
+if [ "${1:-}" = --regenerate ]; then
+  regenerate=true
+  shift
+fi
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 build=${1:-${CREDBROKER_GO_BUILD_DIR:-$repo/build-go}}
 mkdir -p "$build"
 build=$(cd "$build" && pwd)
+module=github.com/studio-example/credential-broker/clients/go
 
-# The GOPATH: our package at the import path credbroker/client, Debian's
-# packaged libraries (grpc, protobuf, genproto, x/net) after it.
-mkdir -p "$build/gopath/src/credbroker"
-ln -sfn "$here" "$build/gopath/src/credbroker/client"
+# The GOPATH: our package at its module path, Debian's packaged libraries
+# (grpc, protobuf, genproto, x/net, x/oauth2) after it.
+mkdir -p "$build/gopath/src/$(dirname "$module")"
+ln -sfn "$here" "$build/gopath/src/$module"
 
-# Generated code: written to a temporary directory, then moved into place, so
-# a failed protoc leaves the previous output alone.
 gen=$(mktemp -d "$build/gen.XXXXXX")
 trap 'rm -rf "$gen"' EXIT
-map=Mcredbroker/v1/broker.proto=credbroker/client/credbrokerv1
+map=Mcredbroker/v1/broker.proto=$module/credbrokerv1
 protoc -I "$repo/proto" -I /usr/include \
-  --go_out="$gen" --go_opt=module=credbroker/client --go_opt="$map" \
-  --go-grpc_out="$gen" --go-grpc_opt=module=credbroker/client --go-grpc_opt="$map" \
+  --go_out="$gen" --go_opt=module="$module" --go_opt="$map" \
+  --go-grpc_out="$gen" --go-grpc_opt=module="$module" --go-grpc_opt="$map" \
   credbroker/v1/broker.proto
-rm -rf "$here/credbrokerv1"
-mv "$gen/credbrokerv1" "$here/credbrokerv1"
-# The service config every client ships, embedded by policy.go (go:embed
-# takes only files inside the package's folder).
-cp "$here/../service_config.json" "$here/service_config.json.tmp"
-mv "$here/service_config.json.tmp" "$here/service_config.json"
+# go:embed takes only files inside the package's folder: policy.go embeds
+# this copy of the service config every client ships.
+cp "$here/../service_config.json" "$gen/service_config.json"
+
+if $regenerate; then
+  rm -rf "$here/credbrokerv1"
+  mv "$gen/credbrokerv1" "$here/credbrokerv1"
+  mv "$gen/service_config.json" "$here/service_config.json"
+elif ! diff -r "$gen/credbrokerv1" "$here/credbrokerv1" >&2 ||
+     ! diff "$gen/service_config.json" "$here/service_config.json" >&2; then
+  echo "build.sh: the committed generated code is not what the proto and service config give;" \
+    "run clients/go/build.sh --regenerate and commit the result" >&2
+  exit 1
+fi
 
 GO111MODULE=off
 GOPROXY=off
@@ -40,5 +55,5 @@ GOPATH="$build/gopath:/usr/share/gocode"
 GOCACHE=${GOCACHE:-$build/gocache}
 export GO111MODULE GOPROXY GOFLAGS GOPATH GOCACHE
 
-go build credbroker/client credbroker/client/credbrokerv1
-go vet credbroker/client
+go build "$module" "$module/credbrokerv1"
+go vet "$module"

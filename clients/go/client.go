@@ -23,7 +23,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	pb "credbroker/client/credbrokerv1"
+	pb "github.com/studio-example/credential-broker/clients/go/credbrokerv1"
 )
 
 // Session is the broker's session message (access token, expiry, refresh

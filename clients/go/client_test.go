@@ -18,7 +18,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	pb "credbroker/client/credbrokerv1"
+	pb "github.com/studio-example/credential-broker/clients/go/credbrokerv1"
 )
 
 // stubBroker answers like the broker: a challenge with 2 attempts that no

@@ -11,7 +11,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	pb "credbroker/client/credbrokerv1"
+	pb "github.com/studio-example/credential-broker/clients/go/credbrokerv1"
 )
 
 // The reasons the broker puts in ErrorDetail (see docs/api.md).

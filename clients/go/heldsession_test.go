@@ -17,7 +17,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 
-	pb "credbroker/client/credbrokerv1"
+	pb "github.com/studio-example/credential-broker/clients/go/credbrokerv1"
 )
 
 func TestHeldSessionTokenSourceAgainstTheRealBroker(t *testing.T) {

@@ -20,7 +20,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	pb "credbroker/client/credbrokerv1"
+	pb "github.com/studio-example/credential-broker/clients/go/credbrokerv1"
 )
 
 // DefaultTimeout bounds every call whose context has no deadline.

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Runs the Go client's tests (unit tests and the test against the real broker
-# and fake site) in GOPATH mode. Usage: test.sh [BUILD_DIR] [go test flags...]
+# and fake site) in GOPATH mode, after build.sh's check that the committed
+# generated code matches the proto. Usage: test.sh [BUILD_DIR] [go test flags...]
 # The binaries come from CREDBROKER_BROKER_BINARY and
 # CREDBROKER_FAKE_SITE_BINARY (defaults: <repo>/build/...), which ctest sets.
 set -eu
@@ -21,4 +22,4 @@ CREDBROKER_BROKER_BINARY=${CREDBROKER_BROKER_BINARY:-$repo/build/broker/credenti
 CREDBROKER_FAKE_SITE_BINARY=${CREDBROKER_FAKE_SITE_BINARY:-$repo/build/tests/fake_shotgrid/fake-shotgrid}
 export GO111MODULE GOPROXY GOFLAGS GOPATH GOCACHE CREDBROKER_BROKER_BINARY CREDBROKER_FAKE_SITE_BINARY
 
-exec go test -count=1 -timeout 300s "$@" credbroker/client
+exec go test -count=1 -timeout 300s "$@" github.com/studio-example/credential-broker/clients/go

@@ -1,6 +1,7 @@
 // Everything a C++ caller of the credential broker needs: one include.
 #pragma once
 
+#include "credbroker/async_token_source.h"
 #include "credbroker/broker_error.h"
 #include "credbroker/channel.h"
 #include "credbroker/error_detail.h"

@@ -2,13 +2,18 @@
 // threads sharing one GetAccessToken (one refresh_token grant at the site),
 // the cached token and Invalidate(), Revoke() and SESSION_NOT_FOUND after it,
 // and a session the site no longer refreshes (REFRESH_TOKEN_INVALID, then
-// SESSION_NOT_FOUND).
+// SESSION_NOT_FOUND). AsyncHeldSessionTokenSource, the callback variant: Token()
+// returns before the broker answers, callers share one call, the cached token
+// answers on the caller's thread, and a call in flight outlives its source.
 #include <grpcpp/create_channel.h>
 #include <grpcpp/support/client_interceptor.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
 
 #include <atomic>
+#include <future>
+#include <memory>
+#include <optional>
 #include <mutex>
 #include <thread>
 #include <utility>
@@ -36,6 +41,24 @@ class CountingFactory : public grpc::experimental::ClientInterceptorFactoryInter
  private:
   std::atomic<int>* count_;
 };
+
+// What one callback was given.
+struct Answer {
+  std::string token;
+  std::optional<std::string> reason;  // set on error
+  std::thread::id thread;
+};
+
+std::future<Answer> AskToken(client::AsyncHeldSessionTokenSource& source) {
+  auto promise = std::make_shared<std::promise<Answer>>();
+  std::future<Answer> answer = promise->get_future();
+  source.Token([promise](const std::string& token, const client::BrokerError* error) {
+    Answer a{token, std::nullopt, std::this_thread::get_id()};
+    if (error != nullptr) a.reason = error->reason();
+    promise->set_value(std::move(a));
+  });
+  return answer;
+}
 
 class HeldSessionTest : public ::testing::Test {
  protected:
@@ -153,6 +176,74 @@ TEST_F(HeldSessionTest, SessionTheSiteNoLongerRefreshesIsGone) {
 
 TEST_F(HeldSessionTest, EmptySessionIdIsRejected) {
   EXPECT_THROW(client::HeldSessionTokenSource(stub_, ""), std::invalid_argument);
+}
+
+TEST_F(HeldSessionTest, AsyncCallersShareOneCallAndNeverWaitForTheBroker) {
+  const std::string session_id = HeldLogin("erin", "MVZGS3RNONSWG4TF");
+  client::AsyncHeldSessionTokenSource source(stub_, session_id, std::chrono::seconds(120));
+  // The site answers after 1 s: every Token() below returns long before.
+  httplib::Client(site_->url())
+      .Post("/_fake/faults", R"({"latency_ms": 1000})", "application/json");
+
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::future<Answer>> answers;
+  for (int i = 0; i < 10; ++i) answers.push_back(AskToken(source));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(500));
+
+  std::vector<Answer> got;
+  for (auto& answer : answers) got.push_back(answer.get());
+  for (const Answer& a : got) {
+    EXPECT_FALSE(a.reason.has_value()) << *a.reason;
+    EXPECT_EQ(a.token, got[0].token);
+    EXPECT_NE(a.thread, std::this_thread::get_id());
+  }
+  EXPECT_EQ(get_access_token_calls_.load(), 1);
+  EXPECT_EQ(site_->Requests("refresh_token"), 1);
+  EXPECT_EQ(site_->ReadProjects(got[0].token), 200);
+}
+
+TEST_F(HeldSessionTest, AsyncCachedTokenAnswersOnTheCallersThreadUntilInvalidated) {
+  const std::string session_id = HeldLogin("frank", "MZZGC3TLFVZWKY3S");
+  client::AsyncHeldSessionTokenSource source(stub_, session_id, std::chrono::seconds(60));
+  const Answer first = AskToken(source).get();
+  ASSERT_FALSE(first.reason.has_value()) << *first.reason;
+
+  const Answer cached = AskToken(source).get();
+  EXPECT_EQ(cached.token, first.token);
+  EXPECT_EQ(cached.thread, std::this_thread::get_id());
+  EXPECT_EQ(get_access_token_calls_.load(), 1);
+
+  source.Invalidate();
+  EXPECT_EQ(AskToken(source).get().token, first.token);
+  EXPECT_EQ(get_access_token_calls_.load(), 2);
+}
+
+TEST_F(HeldSessionTest, AsyncRevokedSessionIsNotFound) {
+  const std::string session_id = HeldLogin("grace", "M5ZGCY3FFVZWKY3S");
+  client::AsyncHeldSessionTokenSource source(stub_, session_id, std::chrono::seconds(60));
+  ASSERT_FALSE(AskToken(source).get().reason.has_value());
+
+  std::promise<std::optional<std::string>> revoked;
+  source.Revoke([&](const client::BrokerError* error) {
+    revoked.set_value(error ? std::optional<std::string>(error->reason()) : std::nullopt);
+  });
+  EXPECT_EQ(revoked.get_future().get(), std::nullopt);
+
+  const Answer after = AskToken(source).get();
+  EXPECT_EQ(after.reason, "SESSION_NOT_FOUND");
+  EXPECT_EQ(after.token, "");
+}
+
+TEST_F(HeldSessionTest, AsyncCallInFlightOutlivesTheSource) {
+  const std::string session_id = HeldLogin("heidi", "NBSWSZDJFVZWKY3S");
+  std::future<Answer> answer;
+  {
+    client::AsyncHeldSessionTokenSource source(stub_, session_id, std::chrono::seconds(60));
+    answer = AskToken(source);
+  }
+  const Answer got = answer.get();
+  EXPECT_FALSE(got.reason.has_value()) << *got.reason;
+  EXPECT_EQ(site_->ReadProjects(got.token), 200);
 }
 
 }  // namespace
