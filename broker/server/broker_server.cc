@@ -391,7 +391,10 @@ void BrokerServer::WatchReadiness() {
     logger_.Log(ready ? LogLevel::kInfo : LogLevel::kWarn, "readiness",
                 {{"serving", ready}, {"store_reachable", ready}});
   }
-  scheduler_.RunAfter(absl::Milliseconds(250), [this] { WatchReadiness(); });
+  // Looked at often while not ready, so a replica whose Redis connects just
+  // after the start says SERVING at once rather than at the next look.
+  scheduler_.RunAfter(ready ? absl::Milliseconds(250) : absl::Milliseconds(10),
+                      [this] { WatchReadiness(); });
 }
 
 BrokerServer::~BrokerServer() {
