@@ -21,6 +21,7 @@
 #
 # usage: tests/load/run_hot_path.sh [ROUNDS] [SECONDS]
 #        env: CONNECTIONS=8 STREAMS=10 CLIENT_THREADS=1 CASES="own-key keyring"
+#             (cases: own-key keyring held-memory held-redis)
 #             PROFILE=docs/profiles/cache-hit-before.svg PROFILE_CASE=keyring
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -70,7 +71,22 @@ callers:
     sudo_as: ["pipeline-*"]
 YAML
 
-# log_level info: audit lines are written at info level.
+# The held-session cases log load-0 in once per run (broker custody; the site
+# has no 2FA) and then ask for the held session's access token: from the
+# memory store, or from a redis-server of their own.
+export HOT_PATH_PASSWORD=load-password-1
+if [[ " $CASES " == *" held-redis "* ]]; then
+  REDIS_PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
+    --dir "$WORK" >/dev/null 2>&1 &
+  PIDS+=($!)
+  head -c 32 /dev/urandom >"$WORK/seal.key"
+  for _ in $(seq 100); do
+    [[ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" == PONG ]] && break
+    sleep 0.05
+  done
+fi
+
 write_config() { # CASE FILE
   cat >"$2" <<YAML
 listen: 127.0.0.1:0
@@ -80,6 +96,14 @@ sites:
   - name: main
     url: $SITE
 YAML
+  if [[ "$1" == held-redis ]]; then
+    cat >>"$2" <<YAML
+seal_key_file: $WORK/seal.key
+store:
+  redis:
+    address: 127.0.0.1:$REDIS_PORT
+YAML
+  fi
   if [[ "$1" == keyring ]]; then
     cat >>"$2" <<YAML
 callers:
@@ -94,13 +118,15 @@ YAML
 
 # The load for a case, against TARGET; prints unary_load's output.
 load() { # CASE TARGET LABEL SECONDS WARMUP
-  local args=(--target "$2" --method issue_script_session --script "$SCRIPT"
-    --connections "$CONNECTIONS" --streams "$STREAMS" --threads "$CLIENT_THREADS"
-    --duration-s "$4" --warmup-s "$5" --label "$3")
-  if [[ "$1" == keyring ]]; then
+  local args=(--target "$2" --connections "$CONNECTIONS" --streams "$STREAMS"
+    --threads "$CLIENT_THREADS" --duration-s "$4" --warmup-s "$5" --label "$3")
+  if [[ "$1" == held-* ]]; then
+    args+=(--method get_access_token --login load-0 --password-env HOT_PATH_PASSWORD)
+  elif [[ "$1" == keyring ]]; then
+    args+=(--method issue_script_session --script "$SCRIPT")
     args+=(--token-env HOT_PATH_SERVICE_TOKEN)
   else
-    args+=(--script-key-env HOT_PATH_SCRIPT_KEY)
+    args+=(--method issue_script_session --script "$SCRIPT" --script-key-env HOT_PATH_SCRIPT_KEY)
   fi
   "$BUILD_DIR/tests/load/unary_load" "${args[@]}"
 }
@@ -124,7 +150,7 @@ PIDS+=($BASELINE_PID)
 wait_for_file "$WORK/baseline.port"
 BASELINE="127.0.0.1:$(cat "$WORK/baseline.port")"
 
-echo "hot path: cache-hit IssueScriptSession, $ROUNDS rounds x ${SECONDS_PER_RUN} s each of"
+echo "hot path: cases $CASES, $ROUNDS rounds x ${SECONDS_PER_RUN} s each of"
 echo "broker and baseline alternately, $CONNECTIONS connections x $STREAMS streams," \
   "$CLIENT_THREADS client thread(s), $(nproc) cores, load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -138,6 +164,8 @@ for CASE in $CASES; do
   PIDS+=($BROKER_PID)
   wait_for_file "$WORK/broker.port"
   BROKER="127.0.0.1:$(cat "$WORK/broker.port")"
+  # With Redis, calls are served once the broker's connection is up.
+  [[ "$CASE" == held-redis ]] && sleep 0.5
 
   # One call fills the cache (the only site call of the case), then a short
   # run warms both servers and the connections.
@@ -170,6 +198,8 @@ for CASE in $CASES; do
         "$(field failed "$line")"
       echo "$line" >>"$WORK/$side.results"
       [[ "$side" == broker ]] && answered=$((answered + $(field answered "$line")))
+      # Each held-session run's own login is audited too.
+      [[ "$side" == broker && "$CASE" == held-* ]] && answered=$((answered + 1))
     done
   done
   rss_kib="$(awk '/^VmRSS:/ {print $2}' "/proc/$BROKER_PID/status")"
@@ -185,6 +215,7 @@ for CASE in $CASES; do
     sleep 0.5
     out="$(load "$CASE" "$BROKER" broker-profiled "$SECONDS_PER_RUN" 0)" || true
     answered=$((answered + $(field answered "$(tail -1 <<<"$out")")))
+    [[ "$CASE" == held-* ]] && answered=$((answered + 1))
     echo "  profiled run (perf attached, not in the medians):"
     tail -1 <<<"$out" | sed 's/^/    /'
     wait "$PERF_PID" || true

@@ -8,12 +8,16 @@
 // the async API: one CompletionQueue per client thread, each thread driving
 // its own share of the connections.
 //
-// usage: unary_load --target HOST:PORT [--method issue_script_session|begin_login]
+// usage: unary_load --target HOST:PORT
+//          [--method issue_script_session|begin_login|get_access_token]
 //          [--connections 8] [--streams 10] [--threads 1]
 //          [--duration-s 10 | --calls N] [--warmup-s 1]
 //          issue_script_session: [--site S] --script NAME [--script-key-env VAR]
 //                                [--token-env VAR]   (authorization: Bearer $VAR)
 //          begin_login:          --usernames a,b,c --password-env VAR [--token-env VAR]
+//          get_access_token:     --login USER --password-env VAR: logs USER in once with
+//                                broker custody (a site without 2FA), then asks for the
+//                                held session's access token again and again
 //          [--label TEXT]
 //
 // The last line of output is machine-readable:
@@ -81,7 +85,33 @@ struct Options {
   std::string label;
   v1::IssueScriptSessionRequest issue;
   std::vector<v1::BeginLoginRequest> logins;  // cycled through
+  v1::GetAccessTokenRequest token;
 };
+
+// Logs `login` in with broker custody and keeps the held session's id in
+// options.token. A server that answers no session (the constant baseline)
+// gets a fixed id: it answers every GetAccessToken the same way.
+bool HeldSessionId(Options& options, const std::string& login, const std::string& password) {
+  auto stub = v1::CredentialBroker::NewStub(
+      grpc::CreateChannel(options.target, grpc::InsecureChannelCredentials()));
+  v1::BeginLoginRequest request;
+  request.set_username(login);
+  request.set_password(password);
+  request.set_custody(v1::TOKEN_CUSTODY_BROKER);
+  v1::LoginResult result;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  if (!options.bearer.empty()) context.AddMetadata("authorization", "Bearer " + options.bearer);
+  const grpc::Status status = stub->BeginLogin(&context, request, &result);
+  if (!status.ok()) {
+    std::cerr << "unary_load: the login for a held session failed: " << status.error_message()
+              << "\n";
+    return false;
+  }
+  options.token.set_session_id(
+      result.session().session_id().empty() ? "constant-baseline" : result.session().session_id());
+  return true;
+}
 
 // What one client thread measured.
 struct Tally {
@@ -153,6 +183,10 @@ class Slot {
       login_reader_ = stub_.PrepareAsyncBeginLogin(context_.get(), request, &worker_.cq_);
       login_reader_->StartCall();
       login_reader_->Finish(&login_result_, &status_, this);
+    } else if (options.method == "get_access_token") {
+      token_reader_ = stub_.PrepareAsyncGetAccessToken(context_.get(), options.token, &worker_.cq_);
+      token_reader_->StartCall();
+      token_reader_->Finish(&access_token_, &status_, this);
     } else {
       session_reader_ =
           stub_.PrepareAsyncIssueScriptSession(context_.get(), options.issue, &worker_.cq_);
@@ -187,7 +221,9 @@ class Slot {
   grpc::Status status_;
   v1::Session session_;
   v1::LoginResult login_result_;
+  v1::AccessToken access_token_;
   std::unique_ptr<grpc::ClientAsyncResponseReader<v1::Session>> session_reader_;
+  std::unique_ptr<grpc::ClientAsyncResponseReader<v1::AccessToken>> token_reader_;
   std::unique_ptr<grpc::ClientAsyncResponseReader<v1::LoginResult>> login_reader_;
 };
 
@@ -221,11 +257,13 @@ double Percentile(const std::vector<uint32_t>& sorted, double p) {
 }
 
 int Usage() {
-  std::cerr << "usage: unary_load --target HOST:PORT [--method issue_script_session|begin_login]\n"
+  std::cerr << "usage: unary_load --target HOST:PORT\n"
+               "  [--method issue_script_session|begin_login|get_access_token]\n"
                "  [--connections 8] [--streams 10] [--threads 1] [--duration-s 10 | --calls N]\n"
                "  [--warmup-s 1] [--token-env VAR] [--label TEXT]\n"
                "  issue_script_session: [--site S] --script NAME [--script-key-env VAR]\n"
-               "  begin_login: --usernames a,b,c --password-env VAR\n";
+               "  begin_login: --usernames a,b,c --password-env VAR\n"
+               "  get_access_token: --login USER --password-env VAR\n";
   return 2;
 }
 
@@ -261,6 +299,11 @@ int main(int argc, char** argv) {
       options.logins.push_back(std::move(request));
     }
     if (options.logins.empty() || password.empty()) return Usage();
+  } else if (options.method == "get_access_token") {
+    const std::string login = Flag(argc, argv, "--login", "");
+    const std::string password = EnvOrEmpty(Flag(argc, argv, "--password-env", ""));
+    if (login.empty() || password.empty()) return Usage();
+    if (!HeldSessionId(options, login, password)) return 1;
   } else {
     return Usage();
   }
