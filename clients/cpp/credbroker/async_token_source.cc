@@ -1,7 +1,9 @@
 // The callback single flight: the first caller that finds the token stale
 // starts one GetAccessToken; callers arriving meanwhile join its list of
 // waiters, and its completion answers them all outside the lock. The call
-// owns a reference to the shared state, so the source may go away first.
+// owns a reference to the shared state (not to the stub: a channel whose last
+// reference went with a callback would be destroyed on gRPC's own callback
+// thread), so the source may go away first while its caller keeps the stub.
 #include "credbroker/async_token_source.h"
 
 #include <algorithm>
@@ -17,7 +19,6 @@
 namespace credbroker::client {
 
 struct AsyncHeldSessionTokenSource::State {
-  std::shared_ptr<v1::CredentialBroker::StubInterface> stub;
   std::string session_id;
   std::chrono::seconds min_validity;
   std::chrono::milliseconds timeout;
@@ -48,14 +49,15 @@ struct Call {
 AsyncHeldSessionTokenSource::AsyncHeldSessionTokenSource(
     std::shared_ptr<v1::CredentialBroker::StubInterface> stub, std::string session_id,
     std::chrono::seconds min_validity, std::chrono::milliseconds timeout)
-    : session_id_(std::move(session_id)), state_(std::make_shared<State>()) {
-  if (!stub || stub->async() == nullptr) {
+    : session_id_(std::move(session_id)),
+      stub_(std::move(stub)),
+      state_(std::make_shared<State>()) {
+  if (!stub_ || stub_->async() == nullptr) {
     throw std::invalid_argument("AsyncHeldSessionTokenSource needs a stub with async()");
   }
   if (session_id_.empty()) {
     throw std::invalid_argument("AsyncHeldSessionTokenSource needs a session id");
   }
-  state_->stub = std::move(stub);
   state_->session_id = session_id_;
   // Above the broker's cap every cached token would look stale.
   state_->min_validity = std::min(min_validity, kMaxMinValidity);
@@ -83,7 +85,7 @@ void AsyncHeldSessionTokenSource::Token(Done done) {
   call->context = detail::NewCallContext(state->timeout);
   call->request.set_session_id(state->session_id);
   call->request.mutable_min_validity()->set_seconds(state->min_validity.count());
-  state->stub->async()->GetAccessToken(
+  stub_->async()->GetAccessToken(
       call->context.get(), &call->request, &call->response,
       [state, call, invalidations_at_start](grpc::Status status) {
         std::vector<Done> waiters;
@@ -117,21 +119,20 @@ void AsyncHeldSessionTokenSource::Revoke(std::function<void(const BrokerError* e
   auto call = std::make_shared<Call<v1::RevokeSessionRequest, v1::RevokeSessionResponse>>();
   call->context = detail::NewCallContext(state->timeout);
   call->request.set_session_id(state->session_id);
-  state->stub->async()->RevokeSession(
-      call->context.get(), &call->request, &call->response,
-      [state, call, done = std::move(done)](grpc::Status status) {
-        {
-          std::lock_guard<std::mutex> lock(state->mutex);
-          state->token.clear();
-          ++state->invalidations;
-        }
-        if (status.ok()) {
-          done(nullptr);
-        } else {
-          const BrokerError error(status);
-          done(&error);
-        }
-      });
+  stub_->async()->RevokeSession(call->context.get(), &call->request, &call->response,
+                                [state, call, done = std::move(done)](grpc::Status status) {
+                                  {
+                                    std::lock_guard<std::mutex> lock(state->mutex);
+                                    state->token.clear();
+                                    ++state->invalidations;
+                                  }
+                                  if (status.ok()) {
+                                    done(nullptr);
+                                  } else {
+                                    const BrokerError error(status);
+                                    done(&error);
+                                  }
+                                });
 }
 
 }  // namespace credbroker::client

@@ -33,6 +33,11 @@ class AsyncHeldSessionTokenSource {
                               std::chrono::seconds min_validity = std::chrono::seconds(60),
                               std::chrono::milliseconds timeout = std::chrono::seconds(10));
   // A call in flight finishes and answers its callers after the source is gone.
+  // Keep the stub's channel for as long as callbacks may run, and a little
+  // after: gRPC 1.51 may still be finishing a call on its callback thread
+  // when the callback returns, and a channel destroyed in that moment
+  // double-frees its callback queue. A service keeps its channel for its
+  // whole life anyway.
   ~AsyncHeldSessionTokenSource();
 
   void Token(Done done);
@@ -46,6 +51,9 @@ class AsyncHeldSessionTokenSource {
  private:
   struct State;
   const std::string session_id_;
+  // Held here, never by a call's callback: the last reference to a channel
+  // must not be dropped on gRPC's own callback thread.
+  std::shared_ptr<v1::CredentialBroker::StubInterface> stub_;
   std::shared_ptr<State> state_;
 };
 

@@ -13,8 +13,8 @@
 #include <atomic>
 #include <future>
 #include <memory>
-#include <optional>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <utility>
 
@@ -58,6 +58,17 @@ std::future<Answer> AskToken(client::AsyncHeldSessionTokenSource& source) {
     promise->set_value(std::move(a));
   });
   return answer;
+}
+
+// gRPC 1.51's callback API may still be finishing a call on its own thread
+// after the completion callback returned; a channel destroyed in that window
+// double-frees its callback queue (seen under AddressSanitizer). The async
+// tests therefore keep their channel until the process exits.
+std::shared_ptr<v1::CredentialBroker::Stub> KeptUntilExit(
+    std::shared_ptr<v1::CredentialBroker::Stub> stub) {
+  static auto* kept = new std::vector<std::shared_ptr<v1::CredentialBroker::Stub>>();
+  kept->push_back(stub);
+  return stub;
 }
 
 class HeldSessionTest : public ::testing::Test {
@@ -180,7 +191,8 @@ TEST_F(HeldSessionTest, EmptySessionIdIsRejected) {
 
 TEST_F(HeldSessionTest, AsyncCallersShareOneCallAndNeverWaitForTheBroker) {
   const std::string session_id = HeldLogin("erin", "MVZGS3RNONSWG4TF");
-  client::AsyncHeldSessionTokenSource source(stub_, session_id, std::chrono::seconds(120));
+  client::AsyncHeldSessionTokenSource source(KeptUntilExit(stub_), session_id,
+                                             std::chrono::seconds(120));
   // The site answers after 1 s: every Token() below returns long before.
   httplib::Client(site_->url())
       .Post("/_fake/faults", R"({"latency_ms": 1000})", "application/json");
@@ -204,7 +216,8 @@ TEST_F(HeldSessionTest, AsyncCallersShareOneCallAndNeverWaitForTheBroker) {
 
 TEST_F(HeldSessionTest, AsyncCachedTokenAnswersOnTheCallersThreadUntilInvalidated) {
   const std::string session_id = HeldLogin("frank", "MZZGC3TLFVZWKY3S");
-  client::AsyncHeldSessionTokenSource source(stub_, session_id, std::chrono::seconds(60));
+  client::AsyncHeldSessionTokenSource source(KeptUntilExit(stub_), session_id,
+                                             std::chrono::seconds(60));
   const Answer first = AskToken(source).get();
   ASSERT_FALSE(first.reason.has_value()) << *first.reason;
 
@@ -220,7 +233,8 @@ TEST_F(HeldSessionTest, AsyncCachedTokenAnswersOnTheCallersThreadUntilInvalidate
 
 TEST_F(HeldSessionTest, AsyncRevokedSessionIsNotFound) {
   const std::string session_id = HeldLogin("grace", "M5ZGCY3FFVZWKY3S");
-  client::AsyncHeldSessionTokenSource source(stub_, session_id, std::chrono::seconds(60));
+  client::AsyncHeldSessionTokenSource source(KeptUntilExit(stub_), session_id,
+                                             std::chrono::seconds(60));
   ASSERT_FALSE(AskToken(source).get().reason.has_value());
 
   std::promise<std::optional<std::string>> revoked;
@@ -238,7 +252,8 @@ TEST_F(HeldSessionTest, AsyncCallInFlightOutlivesTheSource) {
   const std::string session_id = HeldLogin("heidi", "NBSWSZDJFVZWKY3S");
   std::future<Answer> answer;
   {
-    client::AsyncHeldSessionTokenSource source(stub_, session_id, std::chrono::seconds(60));
+    client::AsyncHeldSessionTokenSource source(KeptUntilExit(stub_), session_id,
+                                               std::chrono::seconds(60));
     answer = AskToken(source);
   }
   const Answer got = answer.get();
