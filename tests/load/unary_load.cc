@@ -12,6 +12,9 @@
 //          [--method issue_script_session|begin_login|get_access_token]
 //          [--connections 8] [--streams 10] [--threads 1]
 //          [--duration-s 10 | --calls N] [--warmup-s 1]
+//          [--rate QPS]   open loop: calls start on a fixed schedule of QPS per
+//                         second (latency counted from the scheduled start)
+//                         instead of each slot starting its next call at once
 //          issue_script_session: [--site S] --script NAME [--script-key-env VAR]
 //                                [--token-env VAR]   (authorization: Bearer $VAR)
 //          begin_login:          --usernames a,b,c --password-env VAR [--token-env VAR]
@@ -23,6 +26,7 @@
 // The last line of output is machine-readable:
 //   RESULT label=… calls=… ok=… failed=… seconds=… qps=… p50_ms=… p99_ms=… p999_ms=… max_ms=…
 //          answered=… (every finished call, warm-up included)
+#include <grpcpp/alarm.h>
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
@@ -81,6 +85,7 @@ struct Options {
   double duration_s = 10;
   int64_t calls = 0;  // > 0: stop after this many measured calls instead
   double warmup_s = 1;
+  double rate = 0;     // > 0: calls per second on a fixed schedule
   std::string bearer;  // service token, sent as authorization: Bearer
   std::string label;
   v1::IssueScriptSessionRequest issue;
@@ -126,6 +131,9 @@ struct Tally {
 // warm-up; no call starts at or after `stop_at` (duration mode) or once
 // `budget` is spent (count mode).
 struct Run {
+  // The schedule of an open-loop run: call k starts at paced_from + k / rate.
+  Clock::time_point paced_from;
+  std::atomic<int64_t> next_call{0};
   Clock::time_point measure_from;
   Clock::time_point stop_at;
   std::atomic<int64_t> budget{0};
@@ -163,15 +171,39 @@ class Slot {
  public:
   Slot(Worker& worker, v1::CredentialBroker::Stub& stub) : worker_(worker), stub_(stub) {}
 
-  // Starts the next call; false when the run is over for this slot.
+  // Starts the next call, or (open loop) waits for its turn on the
+  // schedule; false when the run is over for this slot.
   bool Next() {
-    const Clock::time_point now = Clock::now();
+    Clock::time_point now = Clock::now();
+    const Options& options = worker_.options_;
+    if (options.rate > 0) {
+      const int64_t k = worker_.run_.next_call.fetch_add(1);
+      now = worker_.run_.paced_from + std::chrono::nanoseconds(static_cast<int64_t>(
+                                          static_cast<double>(k) * 1e9 / options.rate));
+    }
     if (worker_.run_.count_mode) {
       if (now >= worker_.run_.measure_from && worker_.run_.budget.fetch_sub(1) <= 0) return false;
     } else if (now >= worker_.run_.stop_at) {
       return false;
     }
     started_ = now;
+    if (options.rate > 0 && now > Clock::now()) {
+      waiting_ = true;
+      alarm_.Set(
+          &worker_.cq_,
+          std::chrono::system_clock::now() +
+              std::chrono::duration_cast<std::chrono::system_clock::duration>(now - Clock::now()),
+          this);
+      return true;
+    }
+    Start();
+    return true;
+  }
+
+  // Whether the slot waits for its alarm (the next tag is its start).
+  bool waiting() const { return waiting_; }
+  void Start() {
+    waiting_ = false;
     context_ = std::make_unique<grpc::ClientContext>();
     context_->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
     const Options& options = worker_.options_;
@@ -193,7 +225,6 @@ class Slot {
       session_reader_->StartCall();
       session_reader_->Finish(&session_, &status_, this);
     }
-    return true;
   }
 
   // Records the finished call (unless it started during warm-up).
@@ -217,6 +248,8 @@ class Slot {
   Worker& worker_;
   v1::CredentialBroker::Stub& stub_;
   Clock::time_point started_;
+  grpc::Alarm alarm_;
+  bool waiting_ = false;
   std::unique_ptr<grpc::ClientContext> context_;
   grpc::Status status_;
   v1::Session session_;
@@ -241,6 +274,10 @@ void Worker::Drive() {
   bool ok = false;
   while (active_ > 0 && cq_.Next(&tag, &ok)) {
     Slot* slot = static_cast<Slot*>(tag);
+    if (slot->waiting()) {
+      slot->Start();
+      continue;
+    }
     slot->Record();
     if (!slot->Next()) --active_;
   }
@@ -260,7 +297,7 @@ int Usage() {
   std::cerr << "usage: unary_load --target HOST:PORT\n"
                "  [--method issue_script_session|begin_login|get_access_token]\n"
                "  [--connections 8] [--streams 10] [--threads 1] [--duration-s 10 | --calls N]\n"
-               "  [--warmup-s 1] [--token-env VAR] [--label TEXT]\n"
+               "  [--warmup-s 1] [--rate QPS] [--token-env VAR] [--label TEXT]\n"
                "  issue_script_session: [--site S] --script NAME [--script-key-env VAR]\n"
                "  begin_login: --usernames a,b,c --password-env VAR\n"
                "  get_access_token: --login USER --password-env VAR\n";
@@ -279,6 +316,7 @@ int main(int argc, char** argv) {
   options.duration_s = std::atof(Flag(argc, argv, "--duration-s", "10").c_str());
   options.calls = std::atoll(Flag(argc, argv, "--calls", "0").c_str());
   options.warmup_s = std::atof(Flag(argc, argv, "--warmup-s", "1").c_str());
+  options.rate = std::atof(Flag(argc, argv, "--rate", "0").c_str());
   options.bearer = EnvOrEmpty(Flag(argc, argv, "--token-env", ""));
   options.label = Flag(argc, argv, "--label", options.method);
   if (options.target.empty() || options.connections <= 0 || options.streams <= 0 ||
@@ -330,6 +368,7 @@ int main(int argc, char** argv) {
   }
 
   const Clock::time_point start = Clock::now();
+  run.paced_from = start;
   run.measure_from =
       start + std::chrono::microseconds(static_cast<int64_t>(options.warmup_s * 1e6));
   run.count_mode = options.calls > 0;
