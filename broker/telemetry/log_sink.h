@@ -43,7 +43,8 @@ class LogSink {
   std::condition_variable room_;
   std::vector<std::string> pending_;
   std::size_t pending_bytes_ = 0;
-  // Lines taken by the writer and not yet written (for Flush).
+  // Lines queued and lines written since the start: Flush waits for the
+  // second to reach what the first was when it was called.
   std::uint64_t queued_total_ = 0;
   std::uint64_t written_total_ = 0;
   std::uint64_t waits_ = 0;

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "broker_fixture.h"
+#include "eventually.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "metrics_scrape.h"
 #include "test_certs.h"
@@ -74,16 +75,6 @@ class CertificateReloadTest : public BrokerTest {
     grpc::health::v1::HealthCheckResponse response;
     return Health::NewStub(channel)->Check(ContextWithDeadline(5).get(), request, &response);
   }
-
-  // Calls `call` until it succeeds or 20 s pass.
-  template <typename Call>
-  static bool Eventually(Call call) {
-    for (int i = 0; i < 200; ++i) {
-      if (call()) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return false;
-  }
 };
 
 TEST_F(CertificateReloadTest, SwappedSecretIsServedWithoutAFailedCallOrADroppedConnection) {
@@ -134,7 +125,8 @@ TEST_F(CertificateReloadTest, SwappedSecretIsServedWithoutAFailedCallOrADroppedC
 
   // New handshakes get the new certificate, and the new client CA admits
   // the clients it signs.
-  EXPECT_TRUE(Eventually([&] { return Check(Dial(new_ca, &new_client)).ok(); }));
+  EXPECT_TRUE(
+      Eventually([&] { return Check(Dial(new_ca, &new_client)).ok(); }, std::chrono::seconds(20)));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   stop = true;
   for (std::thread& caller : callers) caller.join();
@@ -146,11 +138,13 @@ TEST_F(CertificateReloadTest, SwappedSecretIsServedWithoutAFailedCallOrADroppedC
   // A new handshake with the old certificate's CA no longer succeeds.
   EXPECT_FALSE(Check(Dial(old_ca, &new_client)).ok());
 
-  EXPECT_TRUE(Eventually([&] {
-    return SampleValue(ScrapeMetrics(metrics_port), "credbroker_certificate_expiry_seconds",
-                       {{"certificate", "listener"}})
-               .value_or(0) > 29 * 86400.0;
-  }));
+  EXPECT_TRUE(Eventually(
+      [&] {
+        return SampleValue(ScrapeMetrics(metrics_port), "credbroker_certificate_expiry_seconds",
+                           {{"certificate", "listener"}})
+                   .value_or(0) > 29 * 86400.0;
+      },
+      std::chrono::seconds(20)));
   EXPECT_TRUE(broker_->WaitForLogLine(
       {"\"event\":\"certificate_changed\"", "\"certificate\":\"listener\""}));
 }

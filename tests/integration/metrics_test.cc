@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "broker_fixture.h"
+#include "eventually.h"
 #include "metrics_scrape.h"
 #include "redis_server.h"
 
@@ -47,11 +48,12 @@ class MetricsTest : public BrokerTest {
   // sample reads `want` or 15 s pass, and answers the last value seen.
   std::optional<double> WaitForSample(const std::string& name, const Labels& labels, double want) {
     std::optional<double> value;
-    for (int i = 0; i < 150; ++i) {
-      value = Sample(name, labels);
-      if (value == want) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
+    Eventually(
+        [&] {
+          value = Sample(name, labels);
+          return value == want;
+        },
+        std::chrono::seconds(15));
     return value;
   }
 

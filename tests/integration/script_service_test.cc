@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "broker_fixture.h"
+#include "eventually.h"
 #include "service_tokens.h"
 
 namespace credbroker::testing {
@@ -60,18 +61,6 @@ void WriteSecretDirectory(const std::string& dir, const std::map<std::string, st
       fs::create_symlink("..data/" + name, dir + "/" + name);
     }
   }
-}
-
-// Polls `done` until it holds or `timeout` passes: the broker picks up file
-// changes on its own schedule (inotify, milliseconds here).
-bool Eventually(const std::function<bool()>& done,
-                std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return done();
 }
 
 class ScriptServiceTest : public ::testing::Test {

@@ -150,15 +150,6 @@ grpc::health::v1::HealthCheckResponse::ServingStatus HealthOf(
   return status.ok() ? response.status() : grpc::health::v1::HealthCheckResponse::UNKNOWN;
 }
 
-// Waits until the broker has logged `event`.
-bool WaitForEvent(BrokerProcess& broker, const std::string& event) {
-  for (int i = 0; i < 1000; ++i) {
-    if (LogHasLineWith(broker.Logs(), {"\"event\":\"" + event + "\""})) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return false;
-}
-
 TEST_F(ServerTest, SigtermDrainsWithHealthNotServingWhileCallsAreStillServed) {
   BrokerOptions options;
   options.drain_seconds = 3;
@@ -168,7 +159,7 @@ TEST_F(ServerTest, SigtermDrainsWithHealthNotServingWhileCallsAreStillServed) {
             grpc::health::v1::HealthCheckResponse::SERVING);
   const auto signalled = std::chrono::steady_clock::now();
   broker_->process().Signal(SIGTERM);
-  ASSERT_TRUE(WaitForEvent(*broker_, "draining")) << broker_->Logs();
+  ASSERT_TRUE(broker_->WaitForLogLine({"\"event\":\"draining\""})) << broker_->Logs();
   EXPECT_EQ(HealthOf(channel, "credbroker.v1.CredentialBroker"),
             grpc::health::v1::HealthCheckResponse::NOT_SERVING);
   EXPECT_EQ(HealthOf(channel, ""), grpc::health::v1::HealthCheckResponse::NOT_SERVING);
@@ -187,7 +178,7 @@ TEST_F(ServerTest, SecondSigtermEndsTheDrain) {
   options.drain_seconds = 120;
   Start({}, options);
   broker_->process().Signal(SIGTERM);
-  ASSERT_TRUE(WaitForEvent(*broker_, "draining")) << broker_->Logs();
+  ASSERT_TRUE(broker_->WaitForLogLine({"\"event\":\"draining\""})) << broker_->Logs();
   broker_->process().Signal(SIGTERM);
   // Well before the drain's 120 s.
   EXPECT_EQ(broker_->process().Wait(std::chrono::seconds(20)), 0);

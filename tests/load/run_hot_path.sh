@@ -123,8 +123,7 @@ load() { # CASE TARGET LABEL SECONDS WARMUP
   if [[ "$1" == held-* ]]; then
     args+=(--method get_access_token --login load-0 --password-env HOT_PATH_PASSWORD)
   elif [[ "$1" == keyring ]]; then
-    args+=(--method issue_script_session --script "$SCRIPT")
-    args+=(--token-env HOT_PATH_SERVICE_TOKEN)
+    args+=(--method issue_script_session --script "$SCRIPT" --token-env HOT_PATH_SERVICE_TOKEN)
   else
     args+=(--method issue_script_session --script "$SCRIPT" --script-key-env HOT_PATH_SCRIPT_KEY)
   fi

@@ -8,6 +8,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "eventually.h"
+
 namespace credbroker::testing {
 
 std::string BrokerConfigYaml(const BrokerOptions& options) {
@@ -46,12 +48,7 @@ std::string BrokerProcess::Logs() const { return ReadFileOrEmpty(stderr_path_); 
 
 bool BrokerProcess::WaitForLogLine(const std::vector<std::string>& parts,
                                    std::chrono::milliseconds timeout) const {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    if (LogHasLineWith(Logs(), parts)) return true;
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  return Eventually([&] { return LogHasLineWith(Logs(), parts); }, timeout);
 }
 
 std::string BrokerProcess::LogsAfterStop() {
