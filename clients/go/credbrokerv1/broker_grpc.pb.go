@@ -32,6 +32,14 @@ type CredentialBrokerClient interface {
 	// Ends a session. With a refresh token the broker spends it at the site;
 	// the current access token stays valid until it expires.
 	RevokeSession(ctx context.Context, in *RevokeSessionRequest, opts ...grpc.CallOption) (*RevokeSessionResponse, error)
+	// Exchanges a ShotGrid session token (from shotgun_api3, Toolkit or the
+	// web session) for REST access and refresh tokens.
+	ExchangeSessionToken(ctx context.Context, in *ExchangeSessionTokenRequest, opts ...grpc.CallOption) (*Session, error)
+	// Starts a login that the person approves in a browser (the app session
+	// launcher Toolkit uses on SSO and Autodesk Identity sites).
+	BeginBrowserLogin(ctx context.Context, in *BeginBrowserLoginRequest, opts ...grpc.CallOption) (*BrowserLoginChallenge, error)
+	// Waits for the person's approval and answers the session.
+	CompleteBrowserLogin(ctx context.Context, in *CompleteBrowserLoginRequest, opts ...grpc.CallOption) (*Session, error)
 }
 
 type credentialBrokerClient struct {
@@ -96,6 +104,33 @@ func (c *credentialBrokerClient) RevokeSession(ctx context.Context, in *RevokeSe
 	return out, nil
 }
 
+func (c *credentialBrokerClient) ExchangeSessionToken(ctx context.Context, in *ExchangeSessionTokenRequest, opts ...grpc.CallOption) (*Session, error) {
+	out := new(Session)
+	err := c.cc.Invoke(ctx, "/credbroker.v1.CredentialBroker/ExchangeSessionToken", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *credentialBrokerClient) BeginBrowserLogin(ctx context.Context, in *BeginBrowserLoginRequest, opts ...grpc.CallOption) (*BrowserLoginChallenge, error) {
+	out := new(BrowserLoginChallenge)
+	err := c.cc.Invoke(ctx, "/credbroker.v1.CredentialBroker/BeginBrowserLogin", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *credentialBrokerClient) CompleteBrowserLogin(ctx context.Context, in *CompleteBrowserLoginRequest, opts ...grpc.CallOption) (*Session, error) {
+	out := new(Session)
+	err := c.cc.Invoke(ctx, "/credbroker.v1.CredentialBroker/CompleteBrowserLogin", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CredentialBrokerServer is the server API for CredentialBroker service.
 // All implementations must embed UnimplementedCredentialBrokerServer
 // for forward compatibility
@@ -115,6 +150,14 @@ type CredentialBrokerServer interface {
 	// Ends a session. With a refresh token the broker spends it at the site;
 	// the current access token stays valid until it expires.
 	RevokeSession(context.Context, *RevokeSessionRequest) (*RevokeSessionResponse, error)
+	// Exchanges a ShotGrid session token (from shotgun_api3, Toolkit or the
+	// web session) for REST access and refresh tokens.
+	ExchangeSessionToken(context.Context, *ExchangeSessionTokenRequest) (*Session, error)
+	// Starts a login that the person approves in a browser (the app session
+	// launcher Toolkit uses on SSO and Autodesk Identity sites).
+	BeginBrowserLogin(context.Context, *BeginBrowserLoginRequest) (*BrowserLoginChallenge, error)
+	// Waits for the person's approval and answers the session.
+	CompleteBrowserLogin(context.Context, *CompleteBrowserLoginRequest) (*Session, error)
 	mustEmbedUnimplementedCredentialBrokerServer()
 }
 
@@ -139,6 +182,15 @@ func (UnimplementedCredentialBrokerServer) GetAccessToken(context.Context, *GetA
 }
 func (UnimplementedCredentialBrokerServer) RevokeSession(context.Context, *RevokeSessionRequest) (*RevokeSessionResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method RevokeSession not implemented")
+}
+func (UnimplementedCredentialBrokerServer) ExchangeSessionToken(context.Context, *ExchangeSessionTokenRequest) (*Session, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ExchangeSessionToken not implemented")
+}
+func (UnimplementedCredentialBrokerServer) BeginBrowserLogin(context.Context, *BeginBrowserLoginRequest) (*BrowserLoginChallenge, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method BeginBrowserLogin not implemented")
+}
+func (UnimplementedCredentialBrokerServer) CompleteBrowserLogin(context.Context, *CompleteBrowserLoginRequest) (*Session, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method CompleteBrowserLogin not implemented")
 }
 func (UnimplementedCredentialBrokerServer) mustEmbedUnimplementedCredentialBrokerServer() {}
 
@@ -261,6 +313,60 @@ func _CredentialBroker_RevokeSession_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CredentialBroker_ExchangeSessionToken_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ExchangeSessionTokenRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CredentialBrokerServer).ExchangeSessionToken(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/credbroker.v1.CredentialBroker/ExchangeSessionToken",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CredentialBrokerServer).ExchangeSessionToken(ctx, req.(*ExchangeSessionTokenRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CredentialBroker_BeginBrowserLogin_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BeginBrowserLoginRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CredentialBrokerServer).BeginBrowserLogin(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/credbroker.v1.CredentialBroker/BeginBrowserLogin",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CredentialBrokerServer).BeginBrowserLogin(ctx, req.(*BeginBrowserLoginRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CredentialBroker_CompleteBrowserLogin_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CompleteBrowserLoginRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CredentialBrokerServer).CompleteBrowserLogin(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/credbroker.v1.CredentialBroker/CompleteBrowserLogin",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CredentialBrokerServer).CompleteBrowserLogin(ctx, req.(*CompleteBrowserLoginRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 var _CredentialBroker_serviceDesc = grpc.ServiceDesc{
 	ServiceName: "credbroker.v1.CredentialBroker",
 	HandlerType: (*CredentialBrokerServer)(nil),
@@ -288,6 +394,18 @@ var _CredentialBroker_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RevokeSession",
 			Handler:    _CredentialBroker_RevokeSession_Handler,
+		},
+		{
+			MethodName: "ExchangeSessionToken",
+			Handler:    _CredentialBroker_ExchangeSessionToken_Handler,
+		},
+		{
+			MethodName: "BeginBrowserLogin",
+			Handler:    _CredentialBroker_BeginBrowserLogin_Handler,
+		},
+		{
+			MethodName: "CompleteBrowserLogin",
+			Handler:    _CredentialBroker_CompleteBrowserLogin_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
