@@ -134,7 +134,8 @@ class SampleWorld:
             callers:
               - identity: anonymous
                 methods: [BeginLogin, SubmitSecondFactor, RefreshSession, RevokeSession,
-                          GetAccessToken, IssueScriptSession]
+                          GetAccessToken, IssueScriptSession, ExchangeSessionToken,
+                          BeginBrowserLogin, CompleteBrowserLogin]
               - identity: dns:test-service
                 methods: [IssueScriptSession]
                 scripts: [ingest-bot]

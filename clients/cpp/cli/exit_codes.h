@@ -23,10 +23,20 @@ enum ExitCode : int {
   kInvalidScriptKey = 10,    // INVALID_SCRIPT_KEY
   kCallerRefused = 11,       // CALLER_UNAUTHENTICATED, CALLER_NOT_ALLOWED, other
                              // UNAUTHENTICATED / PERMISSION_DENIED
+  kNotApproved = 12,         // login --browser: the sign-in was rejected in the browser
+                             // (CHALLENGE_NOT_FOUND), or nobody approved it before the
+                             // request expired or --wait ended (APPROVAL_PENDING)
+  kInterrupted = 130,        // login --browser stopped with Ctrl-C (128 + SIGINT, as a shell
+                             // reports a process that SIGINT ended)
 };
 
-inline ExitCode ExitCodeFor(const client::BrokerError& error) {
+// `browser_login`: the error ended a `login --browser`, whose request is
+// the "challenge" of CHALLENGE_NOT_FOUND.
+inline ExitCode ExitCodeFor(const client::BrokerError& error, bool browser_login = false) {
   const std::string& r = error.reason();
+  if (browser_login && (r == "CHALLENGE_NOT_FOUND" || r == "APPROVAL_PENDING")) {
+    return kNotApproved;
+  }
   if (r == "INVALID_CREDENTIALS") return kInvalidCredentials;
   if (r == "INVALID_SECOND_FACTOR") return kSecondFactorFailed;
   if (r == "CHALLENGE_NOT_FOUND") return kChallengeNotFound;

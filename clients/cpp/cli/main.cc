@@ -1,8 +1,9 @@
 // credbroker: log in to ShotGrid through the credential broker from a shell.
-//   credbroker login [--site S] [--user U] [--format json|export]
+//   credbroker login [--site S] [--user U] [--session-token] [--format json|export]
+//   credbroker login --browser [--site S] [--wait SECONDS] [--session-token] [--format ...]
 //   credbroker refresh [--site S] [--refresh-token-file F] [--format ...]
 //   credbroker revoke [--site S] [--refresh-token-file F]
-//   credbroker script-token NAME [--site S] [--key-file F] [--sudo-as U] [--format ...]
+//   credbroker script-token NAME [--site S] [--key-file F] [--sudo-as U] [--session-token]
 // Secrets are read from the terminal, stdin, files or the environment, and
 // are never printed in messages. Exit codes: cli/exit_codes.h.
 #include <grpcpp/grpcpp.h>
@@ -23,6 +24,7 @@
 
 #include "credbroker/client.h"
 #include "exit_codes.h"
+#include "interrupt.h"
 #include "prompt.h"
 
 namespace {
@@ -35,19 +37,29 @@ constexpr char kUsage[] =
     "usage: credbroker [GLOBAL OPTIONS] COMMAND [OPTIONS]\n"
     "\n"
     "commands:\n"
-    "  login [--site S] [--user U] [--format json|export]\n"
+    "  login [--site S] [--user U] [--session-token] [--format json|export]\n"
     "      asks for the username (unless --user), the password (no echo) and, when the\n"
     "      site has two-factor authentication on, the code; prints the session.\n"
     "      Without a terminal, reads those answers as lines from standard input.\n"
+    "  login --browser [--site S] [--wait SECONDS] [--session-token] [--format json|export]\n"
+    "      sign-in approved in a browser (for SSO and Autodesk Identity sites, and any\n"
+    "      other): prints the page to open on standard error, then waits until the\n"
+    "      request is approved, rejected or expires (about 3 minutes), or --wait ends.\n"
+    "      Ctrl-C stops the wait.\n"
+    "      --session-token: a session token for shotgun_api3 / Toolkit instead of REST\n"
+    "      tokens; prints the token alone (--json: the session as JSON; --format export:\n"
+    "      SHOTGRID_SESSION_TOKEN).\n"
     "  refresh [--site S] [--refresh-token-file F] [--format json|export]\n"
     "      exchanges the refresh token in $SHOTGRID_REFRESH_TOKEN (or the file) for new\n"
     "      tokens. (--refresh-token T also works but puts the token on the command line.)\n"
     "  revoke [--site S] [--refresh-token-file F]\n"
     "      spends the refresh token in $SHOTGRID_REFRESH_TOKEN (or the file) at the site;\n"
     "      prints {\"revoked\": true}.\n"
-    "  script-token NAME [--site S] [--key-file F] [--sudo-as USER] [--format json|export]\n"
+    "  script-token NAME [--site S] [--key-file F] [--sudo-as USER] [--session-token]\n"
+    "               [--format json|export]\n"
     "      a script-key session. The key comes from $CREDBROKER_SCRIPT_KEY or the file;\n"
     "      with neither, the broker's keyring supplies it (if its policy allows this caller).\n"
+    "      --session-token as for login.\n"
     "\n"
     "global options:\n"
     "  --broker HOST:PORT         default $CREDBROKER_ADDR or 127.0.0.1:50051\n"
@@ -72,12 +84,12 @@ struct HelpRequested {};
 const std::set<std::string> kGlobalOptions = {
     "broker", "ca-file", "cert", "key", "service-token-file", "timeout", "insecure", "json"};
 // Options that take no value.
-const std::set<std::string> kFlags = {"insecure", "json"};
+const std::set<std::string> kFlags = {"insecure", "json", "browser", "session-token"};
 const std::map<std::string, std::set<std::string>> kCommandOptions = {
-    {"login", {"site", "user", "format"}},
+    {"login", {"site", "user", "format", "browser", "wait", "session-token"}},
     {"refresh", {"site", "refresh-token", "refresh-token-file", "format"}},
     {"revoke", {"site", "refresh-token", "refresh-token-file"}},
-    {"script-token", {"site", "key-file", "sudo-as", "format"}},
+    {"script-token", {"site", "key-file", "sudo-as", "format", "session-token"}},
 };
 
 struct Args {
@@ -152,6 +164,10 @@ Args Parse(int argc, char** argv) {
     throw UsageError("--format must be json or export");
   }
   if (args.Has("json") && format != "json") throw UsageError("--json and --format export clash");
+  if (args.Has("browser") && args.Has("user")) {
+    throw UsageError("--browser takes no --user: the person signs in on the approval page");
+  }
+  if (args.Has("wait") && !args.Has("browser")) throw UsageError("--wait goes with --browser");
   return args;
 }
 
@@ -219,9 +235,37 @@ std::string Rfc3339(int64_t seconds) {
   return buffer;
 }
 
+// {"name": value, ...} from names and values already in JSON.
+std::string JsonObject(const std::vector<std::pair<std::string, std::string>>& fields) {
+  std::string out = "{";
+  for (size_t i = 0; i < fields.size(); ++i) {
+    out += (i ? ", " : "") + JsonString(fields[i].first) + ": " + fields[i].second;
+  }
+  return out + "}";
+}
+
+// How the session is printed: "json", "export", or "token" (the session
+// token alone, the default with --session-token, for tools that take one).
+std::string OutputFormat(const Args& args) {
+  if (args.Has("session-token") && !args.Has("json") && !args.Has("format")) return "token";
+  return args.Get("format", "json");
+}
+
 void PrintSession(const v1::Session& session, const std::string& format) {
+  const bool session_token = !session.session_token().empty();
+  if (format == "token") {
+    std::cout << session.session_token() << "\n";
+    return;
+  }
   const int64_t expires_at = session.expire_time().seconds();
   if (format == "export") {
+    if (session_token) {
+      std::cout << "export SHOTGRID_SESSION_TOKEN=" << ShellQuote(session.session_token()) << "\n";
+      if (!session.site_url().empty()) {
+        std::cout << "export SHOTGRID_SITE_URL=" << ShellQuote(session.site_url()) << "\n";
+      }
+      return;
+    }
     std::cout << "export SHOTGRID_ACCESS_TOKEN=" << ShellQuote(session.access_token()) << "\n";
     if (!session.refresh_token().empty()) {
       std::cout << "export SHOTGRID_REFRESH_TOKEN=" << ShellQuote(session.refresh_token()) << "\n";
@@ -229,16 +273,23 @@ void PrintSession(const v1::Session& session, const std::string& format) {
     std::cout << "export SHOTGRID_TOKEN_EXPIRES_AT=" << expires_at << "\n";
     return;
   }
-  std::vector<std::pair<std::string, std::string>> fields = {
-      {"access_token", JsonString(session.access_token())},
-      {"token_type", JsonString(session.token_type())},
-      {"expires_at", std::to_string(expires_at)},
-      {"expire_time", JsonString(Rfc3339(expires_at))},
-  };
+  std::vector<std::pair<std::string, std::string>> fields;
+  if (session_token) {
+    // Session tokens carry no lifetime.
+    fields.emplace_back("session_token", JsonString(session.session_token()));
+  } else {
+    fields = {
+        {"access_token", JsonString(session.access_token())},
+        {"token_type", JsonString(session.token_type())},
+        {"expires_at", std::to_string(expires_at)},
+        {"expire_time", JsonString(Rfc3339(expires_at))},
+    };
+  }
   if (!session.refresh_token().empty()) {
     fields.emplace_back("refresh_token", JsonString(session.refresh_token()));
   }
   if (!session.site().empty()) fields.emplace_back("site", JsonString(session.site()));
+  if (!session.site_url().empty()) fields.emplace_back("site_url", JsonString(session.site_url()));
   const v1::Principal& who = session.principal();
   if (!who.user_login().empty()) fields.emplace_back("user_login", JsonString(who.user_login()));
   if (!who.script_name().empty()) {
@@ -247,11 +298,34 @@ void PrintSession(const v1::Session& session, const std::string& format) {
   if (!who.sudo_as_login().empty()) {
     fields.emplace_back("sudo_as_login", JsonString(who.sudo_as_login()));
   }
-  std::cout << "{";
-  for (size_t i = 0; i < fields.size(); ++i) {
-    std::cout << (i ? ", " : "") << JsonString(fields[i].first) << ": " << fields[i].second;
+  std::cout << JsonObject(fields) << "\n";
+}
+
+// Where the person approves a browser login: on standard error, where
+// prompts go (standard output carries only the session); with --json as one
+// JSON line there.
+void PrintApproval(const Args& args, const client::BrowserApproval& approval) {
+  const int64_t expires_at =
+      std::chrono::duration_cast<std::chrono::seconds>(approval.expire_time.time_since_epoch())
+          .count();
+  if (args.Has("json")) {
+    std::cerr << JsonObject(
+                     {{"approval", JsonObject({{"approval_url", JsonString(approval.approval_url)},
+                                               {"expires_at", std::to_string(expires_at)},
+                                               {"expire_time", JsonString(Rfc3339(expires_at))}})}})
+              << "\n"
+              << std::flush;
+    return;
   }
-  std::cout << "}\n";
+  const std::time_t t = static_cast<std::time_t>(expires_at);
+  std::tm local{};
+  localtime_r(&t, &local);
+  char until[16];
+  std::strftime(until, sizeof until, "%H:%M:%S", &local);
+  std::cerr << "To sign in, open this page in a browser and approve the request:\n  "
+            << approval.approval_url << "\nWaiting for the approval until " << until
+            << " (Ctrl-C stops)...\n"
+            << std::flush;
 }
 
 std::string Seconds(std::chrono::milliseconds duration) {
@@ -264,6 +338,18 @@ std::string Explain(const client::BrokerError& error, const Args& args, const st
   const std::string& r = error.reason();
   const std::string site =
       args.Get("site").empty() ? "the default site" : "site '" + args.Get("site") + "'";
+  if (args.Has("browser")) {
+    if (r == "CHALLENGE_NOT_FOUND") {
+      return "the sign-in request was rejected in the browser, or it expired. Run `credbroker "
+             "login --browser` again to get a new one.";
+    }
+    if (r == "APPROVAL_PENDING") {
+      return "nobody approved the sign-in request " +
+             (args.Has("wait") ? "within " + args.Get("wait") + " seconds"
+                               : std::string("before it expired")) +
+             ". Run `credbroker login --browser` again and approve it in the browser.";
+    }
+  }
   if (r == "INVALID_CREDENTIALS") {
     return "wrong username or password for " + site +
            ". Check them and try again (5 failures in 15 minutes lock the login for a while).";
@@ -298,7 +384,7 @@ std::string Explain(const client::BrokerError& error, const Args& args, const st
   if (r == "SSO_REQUIRED") {
     return site +
            " signs people in through SSO / Autodesk Identity: password login is not "
-           "possible there. Use the site's web login, or a script key for automation.";
+           "possible there. Use `credbroker login --browser`, or a script key for automation.";
   }
   if (r == "REFRESH_TOKEN_INVALID") {
     return "the refresh token was refused (already used, expired or not from this site). Run "
@@ -332,6 +418,19 @@ std::string Explain(const client::BrokerError& error, const Args& args, const st
   }
   // The broker's messages are written for people and carry no secrets.
   return error.message() + (r.empty() ? "" : " [" + r + "]");
+}
+
+// --NAME SECONDS: a positive whole number, or `fallback` when absent.
+std::chrono::seconds SecondsOption(const Args& args, const std::string& name, int fallback) {
+  if (!args.Has(name)) return std::chrono::seconds(fallback);
+  int seconds = 0;
+  try {
+    seconds = std::stoi(args.Get(name));
+  } catch (const std::exception&) {
+    seconds = 0;
+  }
+  if (seconds <= 0) throw UsageError("--" + name + " must be a positive number of seconds");
+  return std::chrono::seconds(seconds);
 }
 
 // The refresh token for refresh and revoke: the file, the option, or
@@ -404,18 +503,12 @@ int Run(const Args& args) {
   if (args.Has("service-token-file")) {
     channel.service_token = ReadSecretFile(args.Get("service-token-file"), "service token");
   }
-  int timeout_seconds = 30;
-  if (args.Has("timeout")) {
-    try {
-      timeout_seconds = std::stoi(args.Get("timeout"));
-    } catch (const std::exception&) {
-      timeout_seconds = 0;
-    }
-    if (timeout_seconds <= 0) throw UsageError("--timeout must be a positive number of seconds");
-  }
-  const std::chrono::milliseconds timeout = std::chrono::seconds(timeout_seconds);
-  const std::string format = args.Get("format", "json");
+  const std::chrono::seconds timeout = SecondsOption(args, "timeout", 30);
+  const std::chrono::seconds max_wait = SecondsOption(args, "wait", 0);
+  const std::string format = OutputFormat(args);
   const std::string site = args.Get("site");
+  const v1::CredentialKind kind =
+      args.Has("session-token") ? v1::CREDENTIAL_KIND_SESSION_TOKEN : v1::CREDENTIAL_KIND_REST;
 
   // Everything the person must supply is gathered before the first call.
   std::shared_ptr<v1::CredentialBroker::Stub> stub;
@@ -430,7 +523,22 @@ int Run(const Args& args) {
     return c;
   };
 
+  client::LoginCancellation cancellation;
   try {
+    if (args.command == "login" && args.Has("browser")) {
+      client::BrowserLoginOptions options;
+      options.site = site;
+      options.kind = kind;
+      options.timeout = timeout;
+      options.max_wait = max_wait;
+      options.cancellation = &cancellation;
+      cli::InterruptWatcher interrupt(&cancellation);
+      const v1::Session session = client::BrowserLogin(
+          *stub, [&](const client::BrowserApproval& approval) { PrintApproval(args, approval); },
+          options);
+      PrintSession(session, format);
+      return cli::kOk;
+    }
     if (args.command == "login") {
       cli::Prompter prompter;
       std::string user = args.Get("user");
@@ -440,6 +548,7 @@ int Run(const Args& args) {
       client::LoginOptions options;
       options.site = site;
       options.timeout = timeout;
+      options.kind = kind;
       const v1::Session session = client::Login(
           *stub, user, password,
           [&](const client::Challenge& challenge) {
@@ -486,12 +595,20 @@ int Run(const Args& args) {
     request.set_script_name(args.positional[0]);
     request.set_script_key(key);
     request.set_sudo_as_login(args.Get("sudo-as"));
+    request.set_kind(kind);
     v1::Session session;
     client::ThrowIfError(stub->IssueScriptSession(context().get(), request, &session));
     PrintSession(session, format);
     return cli::kOk;
   } catch (const client::BrokerError& error) {
-    const int exit_code = cli::ExitCodeFor(error);
+    if (cancellation.cancelled()) {
+      PrintError(args,
+                 "stopped before the sign-in was approved (the request expires at the site "
+                 "on its own).",
+                 cli::kInterrupted, &error);
+      return cli::kInterrupted;
+    }
+    const int exit_code = cli::ExitCodeFor(error, args.Has("browser"));
     PrintError(args, Explain(error, args, broker), exit_code, &error);
     return exit_code;
   } catch (const cli::InputEnded& error) {

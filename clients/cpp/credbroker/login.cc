@@ -28,6 +28,7 @@ v1::Session Login(v1::CredentialBroker::StubInterface& stub, const std::string& 
   begin.set_username(username);
   begin.set_password(password);
   begin.set_custody(options.custody);
+  begin.set_kind(options.kind);
   begin.set_second_factor_code(options.code);
   v1::CredentialBroker::StubInterface& begin_stub =
       !options.code.empty() && options.no_retry_stub != nullptr ? *options.no_retry_stub : stub;
@@ -64,6 +65,17 @@ v1::Session Login(v1::CredentialBroker::StubInterface& stub, const std::string& 
     challenge.attempts_left = error.attempts_left();
     previous.emplace(std::move(error));
   }
+}
+
+v1::Session ExchangeSessionToken(v1::CredentialBroker::StubInterface& stub,
+                                 const std::string& session_token, const ExchangeOptions& options) {
+  v1::ExchangeSessionTokenRequest request;
+  request.set_site(options.site);
+  request.set_session_token(session_token);
+  request.set_custody(options.custody);
+  v1::Session session;
+  ThrowIfError(stub.ExchangeSessionToken(NewCallContext(options.timeout).get(), request, &session));
+  return session;
 }
 
 }  // namespace credbroker::client

@@ -1,6 +1,8 @@
 // Login(): a person's password login through the broker, with the site's
 // two-factor step: BeginLogin, then SubmitSecondFactor with codes from a
 // CodeProvider until the broker answers a Session or a final error.
+// ExchangeSessionToken(): a ShotGrid session token (from shotgun_api3,
+// Toolkit or a browser login) for REST tokens.
 #pragma once
 
 #include <chrono>
@@ -41,6 +43,10 @@ struct LoginOptions {
   v1::CredentialBroker::StubInterface* no_retry_stub = nullptr;
   // Who keeps the refresh token. TOKEN_CUSTODY_BROKER answers a session_id.
   v1::TokenCustody custody = v1::TOKEN_CUSTODY_CALLER;
+  // CREDENTIAL_KIND_SESSION_TOKEN: the Session carries session_token (for
+  // /api3/json: shotgun_api3, Toolkit) and no REST tokens; caller custody
+  // only (with TOKEN_CUSTODY_BROKER the broker answers INVALID_REQUEST).
+  v1::CredentialKind kind = v1::CREDENTIAL_KIND_REST;
 };
 
 // Logs in and returns the Session (caller custody: access and refresh
@@ -51,6 +57,23 @@ struct LoginOptions {
 v1::Session Login(v1::CredentialBroker::StubInterface& stub, const std::string& username,
                   const std::string& password, const CodeProvider& codes,
                   const LoginOptions& options = {});
+
+struct ExchangeOptions {
+  // Empty: the broker's default site.
+  std::string site;
+  // TOKEN_CUSTODY_BROKER: the broker keeps the refresh token and the Session
+  // carries session_id.
+  v1::TokenCustody custody = v1::TOKEN_CUSTODY_CALLER;
+  std::chrono::milliseconds timeout = std::chrono::seconds(10);
+};
+
+// ExchangeSessionToken: REST access and refresh tokens for a session token.
+// The Session names no principal (the site's answer does not say whose
+// tokens they are). Throws BrokerError: INVALID_CREDENTIALS when the site
+// refuses the session token, INVALID_REQUEST when it is empty or too long.
+v1::Session ExchangeSessionToken(v1::CredentialBroker::StubInterface& stub,
+                                 const std::string& session_token,
+                                 const ExchangeOptions& options = {});
 
 // The Timestamp as a time_point.
 std::chrono::system_clock::time_point ToTimePoint(const google::protobuf::Timestamp& timestamp);

@@ -13,6 +13,47 @@
 namespace credbroker::client {
 namespace detail {
 
+const std::string& CredentialOf(const v1::Session& session) {
+  return session.session_token().empty() ? session.access_token() : session.session_token();
+}
+
+bool IsFresh(const v1::Session& session, std::chrono::seconds margin) {
+  if (!session.session_token().empty()) return true;
+  return !session.access_token().empty() &&
+         ToTimePoint(session.expire_time()) - std::chrono::system_clock::now() > margin;
+}
+
+v1::Session Merged(const v1::Session& current, v1::Session fetched) {
+  if (fetched.principal().user_login().empty() && fetched.principal().script_name().empty()) {
+    *fetched.mutable_principal() = current.principal();
+  }
+  if (fetched.site().empty()) fetched.set_site(current.site());
+  if (fetched.site_url().empty()) fetched.set_site_url(current.site_url());
+  if (fetched.refresh_token().empty()) fetched.set_refresh_token(current.refresh_token());
+  return fetched;
+}
+
+v1::IssueScriptSessionRequest ScriptSessionRequest(const std::string& script_name,
+                                                   const std::string& script_key,
+                                                   const ScriptOptions& script,
+                                                   const std::string& rejected) {
+  v1::IssueScriptSessionRequest request;
+  request.set_site(script.site);
+  request.set_script_name(script_name);
+  request.set_script_key(script_key);
+  request.set_sudo_as_login(script.sudo_as_login);
+  request.set_kind(script.kind);
+  request.set_rejected_token(rejected);
+  return request;
+}
+
+v1::Session WithAccessToken(v1::Session current, const v1::AccessToken& answer) {
+  current.set_access_token(answer.access_token());
+  current.set_token_type(answer.token_type());
+  *current.mutable_expire_time() = answer.expire_time();
+  return current;
+}
+
 TokenCache::TokenCache(TokenSourceOptions options, Fetch fetch)
     : options_(std::move(options)), fetch_(std::move(fetch)) {}
 
@@ -25,6 +66,16 @@ void TokenCache::Set(v1::Session session) {
 void TokenCache::Invalidate() {
   std::lock_guard<std::mutex> lock(mutex_);
   session_.clear_access_token();
+  session_.clear_session_token();
+  ++invalidations_;
+}
+
+void TokenCache::Invalidate(const std::string& token) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (token.empty() || token != CredentialOf(session_)) return;
+  rejected_ = token;
+  session_.clear_access_token();
+  session_.clear_session_token();
   ++invalidations_;
 }
 
@@ -33,31 +84,27 @@ v1::Session TokenCache::Current() const {
   return session_;
 }
 
-bool TokenCache::FreshLocked(std::chrono::seconds margin) const {
-  return has_session_ && !session_.access_token().empty() &&
-         ToTimePoint(session_.expire_time()) - std::chrono::system_clock::now() > margin;
-}
-
-std::string TokenCache::AccessToken() {
+std::string TokenCache::Token() {
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
-    if (FreshLocked(options_.margin)) return session_.access_token();
+    if (has_session_ && IsFresh(session_, options_.margin)) return CredentialOf(session_);
     if (!in_flight_) break;
     const uint64_t flight = flights_;
     done_.wait(lock, [&] { return flights_ != flight; });
     if (last_error_) std::rethrow_exception(last_error_);
     // Just fetched: hand it out even if the site's lifetime is below the margin.
-    if (FreshLocked(std::chrono::seconds(0))) return session_.access_token();
+    if (has_session_ && IsFresh(session_, std::chrono::seconds(0))) return CredentialOf(session_);
   }
   in_flight_ = true;
   const v1::Session current = session_;
+  const std::string rejected = rejected_;
   const uint64_t invalidations = invalidations_;
   lock.unlock();
 
   v1::Session fetched;
   std::exception_ptr error;
   try {
-    fetched = fetch_(current);
+    fetched = Merged(current, fetch_(current, rejected));
   } catch (...) {
     error = std::current_exception();
   }
@@ -67,19 +114,18 @@ std::string TokenCache::AccessToken() {
   ++flights_;
   last_error_ = error;
   if (!error) {
-    // A refresh answer names no principal and may omit what did not change.
-    if (fetched.principal().user_login().empty() && fetched.principal().script_name().empty()) {
-      *fetched.mutable_principal() = current.principal();
-    }
-    if (fetched.site().empty()) fetched.set_site(current.site());
-    if (fetched.refresh_token().empty()) fetched.set_refresh_token(current.refresh_token());
     session_ = fetched;
     has_session_ = true;
+    // Reported; the broker replaced it.
+    if (rejected_ == rejected) rejected_.clear();
   }
   // Invalidated while in flight: this answer may predate the reason for the
   // invalidation, so it goes to this flight's callers only.
-  const std::string token = fetched.access_token();
-  if (!error && invalidations_ != invalidations) session_.clear_access_token();
+  const std::string token = CredentialOf(fetched);
+  if (!error && invalidations_ != invalidations) {
+    session_.clear_access_token();
+    session_.clear_session_token();
+  }
   lock.unlock();
   done_.notify_all();
   if (error) std::rethrow_exception(error);
@@ -105,7 +151,7 @@ SessionTokenSource::SessionTokenSource(std::shared_ptr<v1::CredentialBroker::Stu
   auto* stub_ptr = stub_.get();
   const std::chrono::milliseconds timeout = options.timeout;
   cache_ = std::make_unique<detail::TokenCache>(
-      std::move(options), [stub_ptr, timeout](const v1::Session& current) {
+      std::move(options), [stub_ptr, timeout](const v1::Session& current, const std::string&) {
         v1::RefreshSessionRequest request;
         request.set_site(current.site());
         request.set_refresh_token(current.refresh_token());
@@ -116,7 +162,9 @@ SessionTokenSource::SessionTokenSource(std::shared_ptr<v1::CredentialBroker::Stu
   cache_->Set(std::move(session));
 }
 
-std::string SessionTokenSource::AccessToken() { return cache_->AccessToken(); }
+std::string SessionTokenSource::AccessToken() { return cache_->Token(); }
+
+void SessionTokenSource::Invalidate(const std::string& token) { cache_->Invalidate(token); }
 
 std::string SessionTokenSource::RefreshToken() const { return cache_->Current().refresh_token(); }
 
@@ -139,12 +187,9 @@ ScriptTokenSource::ScriptTokenSource(std::shared_ptr<v1::CredentialBroker::StubI
   cache_ = std::make_unique<detail::TokenCache>(
       std::move(options),
       [stub = std::move(stub), name = std::move(script_name), key = std::move(script_key),
-       script = std::move(script), timeout](const v1::Session&) {
-        v1::IssueScriptSessionRequest request;
-        request.set_site(script.site);
-        request.set_script_name(name);
-        request.set_script_key(key);
-        request.set_sudo_as_login(script.sudo_as_login);
+       script = std::move(script), timeout](const v1::Session&, const std::string& rejected) {
+        const v1::IssueScriptSessionRequest request =
+            detail::ScriptSessionRequest(name, key, script, rejected);
         v1::Session session;
         ThrowIfError(stub->IssueScriptSession(NewCallContext(timeout).get(), request, &session));
         return session;
@@ -165,25 +210,21 @@ HeldSessionTokenSource::HeldSessionTokenSource(
   options.timeout = timeout;
   auto* stub_ptr = stub_.get();
   cache_ = std::make_unique<detail::TokenCache>(
-      std::move(options),
-      [stub_ptr, id = session_id_, min_validity, timeout](const v1::Session& current) {
+      std::move(options), [stub_ptr, id = session_id_, min_validity, timeout](
+                              const v1::Session& current, const std::string&) {
         v1::GetAccessTokenRequest request;
         request.set_session_id(id);
         request.mutable_min_validity()->set_seconds(min_validity.count());
         v1::AccessToken answer;
         ThrowIfError(stub_ptr->GetAccessToken(NewCallContext(timeout).get(), request, &answer));
-        v1::Session fetched = current;
-        fetched.set_access_token(answer.access_token());
-        fetched.set_token_type(answer.token_type());
-        *fetched.mutable_expire_time() = answer.expire_time();
-        return fetched;
+        return detail::WithAccessToken(current, answer);
       });
   v1::Session held;
   held.set_session_id(session_id_);
   cache_->Set(std::move(held));
 }
 
-std::string HeldSessionTokenSource::Token() { return cache_->AccessToken(); }
+std::string HeldSessionTokenSource::Token() { return cache_->Token(); }
 
 void HeldSessionTokenSource::Invalidate() { cache_->Invalidate(); }
 
@@ -195,7 +236,9 @@ void HeldSessionTokenSource::Revoke() {
   cache_->Invalidate();
 }
 
-std::string ScriptTokenSource::AccessToken() { return cache_->AccessToken(); }
+std::string ScriptTokenSource::Token() { return cache_->Token(); }
+
+void ScriptTokenSource::Invalidate(const std::string& token) { cache_->Invalidate(token); }
 
 v1::Session ScriptTokenSource::CurrentSession() const { return cache_->Current(); }
 

@@ -4,10 +4,15 @@
 //   SessionTokenSource: a person's session (caller custody), refreshed with
 //     RefreshSession; keeps the rotated refresh token (refresh tokens are
 //     single use).
-//   ScriptTokenSource: IssueScriptSession with a script's name and key.
+//   ScriptTokenSource: IssueScriptSession with a script's name and key, for
+//     REST access tokens or /api3/json session tokens (ScriptOptions::kind).
 //   HeldSessionTokenSource: a person's session kept by the broker (broker
 //     custody), named by its session id; GetAccessToken hands out the token
 //     and the broker refreshes it. The caller holds no refresh token.
+// Invalidate(token) is for a token the site refused (HTTP 401, or fault 102
+// from /api3/json): the next call gets a fresh one, and a script source tells
+// the broker which token was refused (IssueScriptSession.rejected_token) so
+// that the broker stops handing it out to every caller.
 #pragma once
 
 #include <chrono>
@@ -36,27 +41,43 @@ struct TokenSourceOptions {
 };
 
 namespace detail {
-// The shared single-flight cache behind both sources.
+// What a session hands out: its session token (CREDENTIAL_KIND_SESSION_TOKEN)
+// if it has one, else its access token.
+const std::string& CredentialOf(const v1::Session& session);
+// Whether the session's credential is good for more than `margin`. A
+// session token carries no lifetime: it is good until reported refused.
+bool IsFresh(const v1::Session& session, std::chrono::seconds margin);
+// A fetched session completed with what the answer leaves out and `current`
+// knows: a refresh answer names no principal and may omit the site, its URL
+// and an unchanged refresh token.
+v1::Session Merged(const v1::Session& current, v1::Session fetched);
+
+// The shared single-flight cache behind the blocking sources.
 class TokenCache {
  public:
-  using Fetch = std::function<v1::Session(const v1::Session& current)>;
+  // `rejected`: the token Invalidate(token) dropped since the last successful
+  // fetch, or "".
+  using Fetch = std::function<v1::Session(const v1::Session& current, const std::string& rejected)>;
   TokenCache(TokenSourceOptions options, Fetch fetch);
   void Set(v1::Session session);
-  std::string AccessToken();
+  // The cached credential while fresh, else the one fetched (single flight).
+  std::string Token();
   v1::Session Current() const;
-  // Drops the cached access token: the next AccessToken() fetches. A fetch in
-  // flight meanwhile still answers its callers but is not cached.
+  // Drops the cached token: the next Token() fetches. A fetch in flight
+  // meanwhile still answers its callers but is not cached.
   void Invalidate();
+  // The same if `token` is the cached one, and the next fetch is told it was
+  // rejected; an older token (already replaced) changes nothing.
+  void Invalidate(const std::string& token);
 
  private:
-  bool FreshLocked(std::chrono::seconds margin) const;
-
   const TokenSourceOptions options_;
   const Fetch fetch_;
   mutable std::mutex mutex_;
   std::condition_variable done_;
   bool has_session_ = false;
   v1::Session session_;
+  std::string rejected_;
   bool in_flight_ = false;
   uint64_t flights_ = 0;
   uint64_t invalidations_ = 0;
@@ -74,6 +95,9 @@ class SessionTokenSource {
   // Throws BrokerError when a needed refresh fails (REFRESH_TOKEN_INVALID:
   // the person logs in again).
   std::string AccessToken();
+  // `token` was refused by the site: if it is the cached access token, the
+  // next AccessToken() refreshes even though it has not expired.
+  void Invalidate(const std::string& token);
   // The current (latest rotated) refresh token.
   std::string RefreshToken() const;
   v1::Session CurrentSession() const;
@@ -91,17 +115,41 @@ struct ScriptOptions {
   std::string site;
   // Act as this user (ShotGrid sudo), optional.
   std::string sudo_as_login;
+  // CREDENTIAL_KIND_SESSION_TOKEN: the source hands out session tokens for
+  // /api3/json (shotgun_api3, Toolkit) instead of REST access tokens. They
+  // carry no lifetime: one is kept until Invalidate(token).
+  v1::CredentialKind kind = v1::CREDENTIAL_KIND_REST;
 };
+
+namespace detail {
+// The IssueScriptSession request of a script source (blocking or callback).
+v1::IssueScriptSessionRequest ScriptSessionRequest(const std::string& script_name,
+                                                   const std::string& script_key,
+                                                   const ScriptOptions& script,
+                                                   const std::string& rejected);
+// `current` with the access token GetAccessToken answered.
+v1::Session WithAccessToken(v1::Session current, const v1::AccessToken& answer);
+}  // namespace detail
 
 class ScriptTokenSource {
  public:
+  // An empty `script_key`: the broker's keyring supplies it (for callers its
+  // policy allows).
   ScriptTokenSource(std::shared_ptr<v1::CredentialBroker::StubInterface> stub,
                     std::string script_name, std::string script_key, ScriptOptions script = {},
                     TokenSourceOptions options = {});
 
-  // Throws BrokerError (INVALID_SCRIPT_KEY, ...).
-  std::string AccessToken();
-  // The last session issued (empty before the first AccessToken()).
+  // The access token, or with CREDENTIAL_KIND_SESSION_TOKEN the session
+  // token. Throws BrokerError (INVALID_SCRIPT_KEY, ...).
+  std::string Token();
+  // Same as Token(), under the name the REST sources use.
+  std::string AccessToken() { return Token(); }
+  // `token` was refused by the site (401, or fault 102 for a session token):
+  // if it is the cached one, the next Token() asks the broker with
+  // rejected_token set, and the broker replaces it for every caller. Any
+  // number of reports of one token make one broker call.
+  void Invalidate(const std::string& token);
+  // The last session issued (empty before the first Token()).
   v1::Session CurrentSession() const;
 
  private:

@@ -1,25 +1,52 @@
 // The `credbroker` CLI as a process with piped stdin: login (JSON and export
 // output, re-ask after a wrong code), exit codes from reasons, refresh,
 // revoke, script-token (with a key or the broker's keyring), --json errors,
-// and that typed secrets never show up in its messages.
+// and that typed secrets never show up in its messages. Session tokens
+// (--session-token) and `login --browser` on SSO and Autodesk Identity sites:
+// approved on the approval page or by the site, rejected, not approved in
+// time, and stopped with Ctrl-C.
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "credbroker/client.h"
+#include "eventually.h"
 #include "test_env.h"
 
 namespace credbroker::client_testing {
 namespace {
 
-class CliTest : public ::testing::Test {
+class CliTest : public SiteAndBrokerTest {
  protected:
-  void Start(const BrokerConfig& config = {}) {
-    site_ = std::make_unique<FakeSite>(dir_);
-    broker_ = std::make_unique<Broker>(dir_, site_->url(), config);
+  void Start(const BrokerConfig& config = {}, const SiteOptions& site = {}) {
+    StartSiteAndBroker(site, config);
+  }
+  std::unique_ptr<CliProcess> StartCli(std::vector<std::string> args) {
+    args.insert(args.begin(), {"--broker", broker_->address()});
+    return std::make_unique<CliProcess>(dir_, args, "");
+  }
+  // With --json, stderr is JSON lines: the approval, then the error.
+  static nlohmann::json LastJsonLine(const std::string& err) {
+    const std::string lines = err.substr(0, err.find_last_not_of('\n') + 1);
+    return nlohmann::json::parse(lines.substr(lines.rfind('\n') + 1));
+  }
+  // The approval URL `login --browser` printed (waits for it).
+  static std::string ApprovalUrl(CliProcess& cli) {
+    std::string url;
+    const bool shown = testing::Eventually([&] {
+      const std::string err = cli.Err();
+      const size_t at = err.find("http://");
+      const size_t end = err.find_first_of(" \n\"", at);
+      if (at == std::string::npos || end == std::string::npos) return false;
+      url = err.substr(at, end - at);
+      return true;
+    });
+    EXPECT_TRUE(shown) << cli.Err();
+    return url;
   }
   CliResult Run(std::vector<std::string> args, const std::string& input = "",
                 const std::vector<std::string>& env = {}) {
@@ -39,10 +66,6 @@ class CliTest : public ::testing::Test {
     }
     return vars;
   }
-
-  TempDir dir_;
-  std::unique_ptr<FakeSite> site_;
-  std::unique_ptr<Broker> broker_;
 };
 
 TEST_F(CliTest, LoginPrintsSessionAsJson) {
@@ -271,6 +294,172 @@ TEST_F(CliTest, BrokerAddressFromEnvironment) {
       dir_, {"script-token", "ingest-bot"}, "",
       {"CREDBROKER_ADDR=" + broker_->address(), "CREDBROKER_SCRIPT_KEY=ingest-bot-key-0001"});
   EXPECT_EQ(result.exit_code, 0) << result.err;
+}
+
+TEST_F(CliTest, LoginSessionTokenPrintsTheTokenAloneOrExports) {
+  Start();
+  const CliResult result =
+      Run({"login", "--session-token"},
+          "alice\nalice-password-1\n" + CurrentCode("JBSWY3DPEHPK3PXP") + "\n");
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  ASSERT_EQ(result.out.back(), '\n');
+  const std::string token = result.out.substr(0, result.out.size() - 1);
+  EXPECT_EQ(token.find_first_of(" \n{"), std::string::npos) << result.out;
+  EXPECT_EQ(site_->Api3ReadProjects(token), 2);
+
+  const CliResult exported =
+      Run({"login", "--user", "bob", "--session-token", "--format", "export"},
+          "bob-password-1\n" + CurrentCode("KRUGKIDCN5RCA43F") + "\n");
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  const auto vars = ParseExports(exported.out);
+  ASSERT_EQ(vars.size(), 2u) << exported.out;
+  EXPECT_EQ(vars.at("SHOTGRID_SITE_URL"), site_->url());
+  EXPECT_EQ(site_->Api3ReadProjects(vars.at("SHOTGRID_SESSION_TOKEN")), 2);
+  EXPECT_EQ(site_->Requests("password"), 0);
+}
+
+TEST_F(CliTest, ScriptSessionTokenIsReusedByTheBroker) {
+  Start();
+  const std::vector<std::string> key = {"CREDBROKER_SCRIPT_KEY=ingest-bot-key-0001"};
+  const CliResult plain = Run({"script-token", "ingest-bot", "--session-token"}, "", key);
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  const std::string token = plain.out.substr(0, plain.out.find('\n'));
+  EXPECT_EQ(plain.out, token + "\n");
+  EXPECT_EQ(site_->Api3ReadProjects(token), 2);
+
+  const CliResult json = Run({"--json", "script-token", "ingest-bot", "--session-token"}, "", key);
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  const nlohmann::json session = nlohmann::json::parse(json.out);
+  EXPECT_EQ(session["session_token"], token);
+  EXPECT_EQ(session["script_name"], "ingest-bot");
+  EXPECT_EQ(session["site_url"], site_->url());
+  EXPECT_FALSE(session.contains("access_token"));
+  EXPECT_EQ(site_->Api3Calls("get_session_token"), 1);
+}
+
+TEST_F(CliTest, BrowserLoginOnAnSsoSiteApprovedOnThePage) {
+  StartBrowserLoginSite("sso");
+  auto cli = StartCli({"login", "--browser"});
+  const std::string url = ApprovalUrl(*cli);
+  EXPECT_EQ(url, site_->url() + "/app_session_request/" + site_->OnlyLauncherRequestId());
+  EXPECT_NE(cli->Err().find("Waiting for the approval until"), std::string::npos) << cli->Err();
+  EXPECT_EQ(site_->SubmitApprovalPage(url, "carol", "carol-password-1", "approve"), 200);
+  const CliResult result = cli->Wait();
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const nlohmann::json session = nlohmann::json::parse(result.out);
+  EXPECT_EQ(session["user_login"], "carol");
+  EXPECT_EQ(session["site_url"], site_->url());
+  EXPECT_FALSE(session["refresh_token"].get<std::string>().empty());
+  EXPECT_EQ(site_->ReadProjects(session["access_token"]), 200);
+  EXPECT_EQ(result.err.find(session["access_token"].get<std::string>()), std::string::npos);
+  EXPECT_EQ(result.err.find("carol-password-1"), std::string::npos);
+  EXPECT_EQ(site_->Requests("password"), 0);
+  EXPECT_EQ(site_->LauncherEvents("create"), 1);
+}
+
+TEST_F(CliTest, BrowserLoginSessionTokenOnAnIdentitySite) {
+  StartBrowserLoginSite("identity");
+  auto cli = StartCli({"login", "--browser", "--session-token"});
+  ApprovalUrl(*cli);
+  site_->Control("/_fake/app_session_request/" + site_->OnlyLauncherRequestId(),
+                 {{"approve_as", "dave"}});
+  const CliResult result = cli->Wait();
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const std::string token = result.out.substr(0, result.out.find('\n'));
+  EXPECT_EQ(result.out, token + "\n");
+  EXPECT_EQ(site_->Api3ReadProjects(token), 2);
+
+  // --json: the approval as a JSON line on stderr, the whole session on stdout.
+  auto json_cli = StartCli({"--json", "login", "--browser", "--session-token"});
+  ASSERT_TRUE(testing::Eventually([&] { return json_cli->Err().find('\n') != std::string::npos; }));
+  const nlohmann::json approval =
+      nlohmann::json::parse(json_cli->Err().substr(0, json_cli->Err().find('\n')))["approval"];
+  const std::string site_id = site_->LauncherRequests()[1]["id"];
+  EXPECT_EQ(approval["approval_url"], site_->url() + "/app_session_request/" + site_id);
+  EXPECT_GT(approval["expires_at"].get<int64_t>(), std::time(nullptr) + 170);
+  site_->Control("/_fake/app_session_request/" + site_id, {{"approve_as", "erin"}});
+  const CliResult json = json_cli->Wait();
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  const nlohmann::json session = nlohmann::json::parse(json.out);
+  EXPECT_EQ(session["user_login"], "erin");
+  EXPECT_EQ(session["site_url"], site_->url());
+  EXPECT_FALSE(session.contains("access_token"));
+  EXPECT_EQ(site_->Api3ReadProjects(session["session_token"]), 2);
+}
+
+TEST_F(CliTest, BrowserLoginRejectedExitsTwelve) {
+  StartBrowserLoginSite("sso");
+  auto cli = StartCli({"login", "--browser"});
+  EXPECT_EQ(site_->SubmitApprovalPage(ApprovalUrl(*cli), "", "", "reject"), 200);
+  const CliResult result = cli->Wait();
+  EXPECT_EQ(result.exit_code, 12);
+  EXPECT_EQ(result.out, "");
+  EXPECT_NE(result.err.find("rejected in the browser, or it expired"), std::string::npos)
+      << result.err;
+
+  auto json_cli = StartCli({"--json", "login", "--browser"});
+  ASSERT_TRUE(testing::Eventually([&] { return site_->LauncherRequests().size() == 2; }));
+  site_->Control(
+      "/_fake/app_session_request/" + site_->LauncherRequests()[1]["id"].get<std::string>(),
+      {{"reject", true}});
+  const CliResult json = json_cli->Wait();
+  EXPECT_EQ(json.exit_code, 12);
+  const nlohmann::json error = LastJsonLine(json.err)["error"];
+  EXPECT_EQ(error["code"], "FAILED_PRECONDITION");
+  EXPECT_EQ(error["reason"], "CHALLENGE_NOT_FOUND");
+  EXPECT_EQ(error["exit_code"], 12);
+}
+
+TEST_F(CliTest, BrowserLoginNotApprovedWithinTheWaitExitsTwelve) {
+  StartBrowserLoginSite("identity");
+  const auto started = std::chrono::steady_clock::now();
+  const CliResult result = Run({"--json", "login", "--browser", "--wait", "2"});
+  EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));
+  EXPECT_EQ(result.exit_code, 12);
+  EXPECT_EQ(result.out, "");
+  const nlohmann::json error = LastJsonLine(result.err)["error"];
+  EXPECT_EQ(error["reason"], "APPROVAL_PENDING");
+  EXPECT_EQ(error["exit_code"], 12);
+  EXPECT_NE(error["message"].get<std::string>().find("within 2 seconds"), std::string::npos)
+      << error;
+  EXPECT_EQ(site_->LauncherRequests()[0]["state"], "pending");
+}
+
+TEST_F(CliTest, CtrlCStopsTheBrowserLoginAtOnce) {
+  StartBrowserLoginSite("sso");
+  auto cli = StartCli({"login", "--browser"});
+  ApprovalUrl(*cli);
+  // The CLI is in its CompleteBrowserLogin call (a 30 s wait) once the site is polled.
+  ASSERT_TRUE(testing::Eventually([&] { return site_->LauncherEvents("poll") >= 1; }));
+  const auto interrupted = std::chrono::steady_clock::now();
+  cli->Signal(SIGINT);
+  const CliResult result = cli->Wait(std::chrono::seconds(10));
+  EXPECT_LT(std::chrono::steady_clock::now() - interrupted, std::chrono::seconds(3));
+  EXPECT_EQ(result.exit_code, 130);
+  EXPECT_EQ(result.out, "");
+  EXPECT_NE(result.err.find("stopped before the sign-in was approved"), std::string::npos)
+      << result.err;
+}
+
+TEST_F(CliTest, PasswordLoginOnAnSsoSitePointsToTheBrowser) {
+  SiteOptions sso;
+  sso.auth_mode = "sso";
+  Start({}, sso);
+  const CliResult result = Run({"login", "--user", "frank"}, "frank-password-1\n");
+  EXPECT_EQ(result.exit_code, 8);
+  EXPECT_NE(result.err.find("credbroker login --browser"), std::string::npos) << result.err;
+}
+
+TEST_F(CliTest, BrowserAndSessionTokenUsageErrorsExitTwo) {
+  Start();
+  EXPECT_EQ(Run({"login", "--browser", "--user", "alice"}).exit_code, 2);
+  EXPECT_EQ(Run({"login", "--wait", "5"}).exit_code, 2);
+  EXPECT_EQ(Run({"login", "--browser", "--wait", "0"}).exit_code, 2);
+  EXPECT_EQ(Run({"refresh", "--session-token"}).exit_code, 2);
+  // A session token is never a value on the command line.
+  EXPECT_EQ(Run({"script-token", "ingest-bot", "--session-token", "tok"}).exit_code, 2);
+  EXPECT_EQ(site_->LauncherEvents("create"), 0);
+  EXPECT_EQ(site_->Api3Calls("get_session_token"), 0);
 }
 
 }  // namespace

@@ -5,8 +5,6 @@
 // SESSION_NOT_FOUND). AsyncHeldSessionTokenSource, the callback variant: Token()
 // returns before the broker answers, callers share one call, the cached token
 // answers on the caller's thread, and a call in flight outlives its source.
-#include <grpcpp/create_channel.h>
-#include <grpcpp/support/client_interceptor.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
 
@@ -18,6 +16,7 @@
 #include <thread>
 #include <utility>
 
+#include "client_test_support.h"
 #include "credbroker/client.h"
 #include "test_env.h"
 
@@ -26,66 +25,17 @@ namespace {
 
 using client::BrokerError;
 
-constexpr char kGetAccessToken[] = "/credbroker.v1.CredentialBroker/GetAccessToken";
-
-// Counts the GetAccessToken calls a channel sends.
-class CountingFactory : public grpc::experimental::ClientInterceptorFactoryInterface {
- public:
-  explicit CountingFactory(std::atomic<int>* count) : count_(count) {}
-  grpc::experimental::Interceptor* CreateClientInterceptor(
-      grpc::experimental::ClientRpcInfo* info) override {
-    if (std::string(info->method()) == kGetAccessToken) ++*count_;
-    return nullptr;
-  }
-
- private:
-  std::atomic<int>* count_;
-};
-
-// What one callback was given.
-struct Answer {
-  std::string token;
-  std::optional<std::string> reason;  // set on error
-  std::thread::id thread;
-};
-
-std::future<Answer> AskToken(client::AsyncHeldSessionTokenSource& source) {
-  auto promise = std::make_shared<std::promise<Answer>>();
-  std::future<Answer> answer = promise->get_future();
-  source.Token([promise](const std::string& token, const client::BrokerError* error) {
-    Answer a{token, std::nullopt, std::this_thread::get_id()};
-    if (error != nullptr) a.reason = error->reason();
-    promise->set_value(std::move(a));
-  });
-  return answer;
-}
-
-// gRPC 1.51's callback API may still be finishing a call on its own thread
-// after the completion callback returned; a channel destroyed in that window
-// double-frees its callback queue (seen under AddressSanitizer). The async
-// tests therefore keep their channel until the process exits.
-std::shared_ptr<v1::CredentialBroker::Stub> KeptUntilExit(
-    std::shared_ptr<v1::CredentialBroker::Stub> stub) {
-  static auto* kept = new std::vector<std::shared_ptr<v1::CredentialBroker::Stub>>();
-  kept->push_back(stub);
-  return stub;
-}
-
-class HeldSessionTest : public ::testing::Test {
+class HeldSessionTest : public SiteAndBrokerTest {
  protected:
   void SetUp() override {
     // Tokens live 100 s: a source asking for 120 s of validity makes the
     // broker refresh, one asking for 60 s does not.
     SiteOptions options;
     options.token_lifetime_seconds = 100;
-    site_ = std::make_unique<FakeSite>(dir_, options);
-    broker_ = std::make_unique<Broker>(dir_, site_->url());
-    std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> factories;
-    factories.push_back(std::make_unique<CountingFactory>(&get_access_token_calls_));
-    stub_ = v1::CredentialBroker::NewStub(grpc::experimental::CreateCustomChannelWithInterceptors(
-        broker_->address(), grpc::InsecureChannelCredentials(), grpc::ChannelArguments(),
-        std::move(factories)));
+    StartSiteAndBroker(options);
+    stub_ = CountingStub(broker_->address(), &calls_);
   }
+  int get_access_token_calls() { return calls_.Count(kGetAccessToken); }
 
   // A broker-custody login: the session id, and no refresh token.
   std::string HeldLogin(const std::string& user, const std::string& secret) {
@@ -99,10 +49,7 @@ class HeldSessionTest : public ::testing::Test {
     return session.session_id();
   }
 
-  TempDir dir_;
-  std::unique_ptr<FakeSite> site_;
-  std::unique_ptr<Broker> broker_;
-  std::atomic<int> get_access_token_calls_{0};
+  CallCounter calls_;
   std::shared_ptr<v1::CredentialBroker::Stub> stub_;
 };
 
@@ -125,7 +72,7 @@ TEST_F(HeldSessionTest, TenThreadsShareOneBrokerRefresh) {
   }
   for (std::thread& thread : threads) thread.join();
 
-  EXPECT_EQ(get_access_token_calls_.load(), 1);
+  EXPECT_EQ(get_access_token_calls(), 1);
   EXPECT_EQ(site_->Requests("refresh_token"), 1);
   for (const std::string& token : tokens) EXPECT_EQ(token, tokens[0]);
   EXPECT_EQ(site_->ReadProjects(tokens[0]), 200);
@@ -136,12 +83,12 @@ TEST_F(HeldSessionTest, CachedTokenUntilInvalidated) {
   client::HeldSessionTokenSource source(stub_, session_id, std::chrono::seconds(60));
   const std::string first = source.Token();
   EXPECT_EQ(source.Token(), first);
-  EXPECT_EQ(get_access_token_calls_.load(), 1);
+  EXPECT_EQ(get_access_token_calls(), 1);
 
   source.Invalidate();
   // The broker's token still has ~100 s left: the same token, no site refresh.
   EXPECT_EQ(source.Token(), first);
-  EXPECT_EQ(get_access_token_calls_.load(), 2);
+  EXPECT_EQ(get_access_token_calls(), 2);
   EXPECT_EQ(site_->Requests("refresh_token"), 0);
   EXPECT_EQ(site_->ReadProjects(first), 200);
 }
@@ -160,7 +107,7 @@ TEST_F(HeldSessionTest, RevokedSessionIsNotFound) {
     EXPECT_EQ(error.reason(), "SESSION_NOT_FOUND");
     EXPECT_EQ(std::string(error.what()).find(session_id), std::string::npos);
   }
-  EXPECT_EQ(get_access_token_calls_.load(), 2);
+  EXPECT_EQ(get_access_token_calls(), 2);
 }
 
 TEST_F(HeldSessionTest, SessionTheSiteNoLongerRefreshesIsGone) {
@@ -182,7 +129,7 @@ TEST_F(HeldSessionTest, SessionTheSiteNoLongerRefreshesIsGone) {
   EXPECT_EQ(reason_of_token(),
             std::make_pair(grpc::StatusCode::NOT_FOUND, std::string("SESSION_NOT_FOUND")));
   EXPECT_EQ(site_->Requests("refresh_token"), 1);
-  EXPECT_EQ(get_access_token_calls_.load(), 2);
+  EXPECT_EQ(get_access_token_calls(), 2);
 }
 
 TEST_F(HeldSessionTest, EmptySessionIdIsRejected) {
@@ -209,7 +156,7 @@ TEST_F(HeldSessionTest, AsyncCallersShareOneCallAndNeverWaitForTheBroker) {
     EXPECT_EQ(a.token, got[0].token);
     EXPECT_NE(a.thread, std::this_thread::get_id());
   }
-  EXPECT_EQ(get_access_token_calls_.load(), 1);
+  EXPECT_EQ(get_access_token_calls(), 1);
   EXPECT_EQ(site_->Requests("refresh_token"), 1);
   EXPECT_EQ(site_->ReadProjects(got[0].token), 200);
 }
@@ -224,11 +171,11 @@ TEST_F(HeldSessionTest, AsyncCachedTokenAnswersOnTheCallersThreadUntilInvalidate
   const Answer cached = AskToken(source).get();
   EXPECT_EQ(cached.token, first.token);
   EXPECT_EQ(cached.thread, std::this_thread::get_id());
-  EXPECT_EQ(get_access_token_calls_.load(), 1);
+  EXPECT_EQ(get_access_token_calls(), 1);
 
   source.Invalidate();
   EXPECT_EQ(AskToken(source).get().token, first.token);
-  EXPECT_EQ(get_access_token_calls_.load(), 2);
+  EXPECT_EQ(get_access_token_calls(), 2);
 }
 
 TEST_F(HeldSessionTest, AsyncRevokedSessionIsNotFound) {

@@ -4,6 +4,7 @@
 
 #include <thread>
 
+#include "client_test_support.h"
 #include "credbroker/client.h"
 #include "test_env.h"
 
@@ -13,28 +14,13 @@ namespace {
 using client::BrokerError;
 using client::Challenge;
 
-class LoginTest : public ::testing::Test {
+class LoginTest : public SiteAndBrokerTest {
  protected:
   void Start(const BrokerConfig& config = {}) {
-    site_ = std::make_unique<FakeSite>(dir_);
-    broker_ = std::make_unique<Broker>(dir_, site_->url(), config);
+    StartSiteAndBroker({}, config);
     stub_ = client::ConnectStub(broker_->address());
   }
-  // Runs `call` and returns the BrokerError it throws (fails if none).
-  template <typename F>
-  BrokerError ErrorOf(F call) {
-    try {
-      call();
-    } catch (const BrokerError& error) {
-      return error;
-    }
-    ADD_FAILURE() << "no BrokerError thrown";
-    return BrokerError(grpc::Status(grpc::StatusCode::UNKNOWN, "none"));
-  }
 
-  TempDir dir_;
-  std::unique_ptr<FakeSite> site_;
-  std::unique_ptr<Broker> broker_;
   std::shared_ptr<v1::CredentialBroker::Stub> stub_;
 };
 

@@ -1,16 +1,16 @@
 // SessionTokenSource and ScriptTokenSource against the real broker: single
 // flight refresh under 10 threads (one refresh_token grant at the site), the
-// rotated refresh token, failures shared by waiters, script token caching.
-#include <grpcpp/create_channel.h>
-#include <grpcpp/support/client_interceptor.h>
+// rotated refresh token, failures shared by waiters, script token caching,
+// Invalidate(token) (a refresh for a person's session; rejected_token for a
+// script, one site call however many report it), and script session tokens
+// for /api3/json.
 #include <gtest/gtest.h>
 #include <httplib.h>
 
 #include <atomic>
-#include <map>
-#include <mutex>
 #include <thread>
 
+#include "client_test_support.h"
 #include "credbroker/client.h"
 #include "test_env.h"
 
@@ -19,51 +19,13 @@ namespace {
 
 using client::BrokerError;
 
-// Counts the calls a channel sends, per method.
-class CallCounter {
- public:
-  int Count(const std::string& method) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return counts_[method];
-  }
-  void Add(const std::string& method) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    ++counts_[method];
-  }
-
- private:
-  std::mutex mutex_;
-  std::map<std::string, int> counts_;
-};
-
-class CountingFactory : public grpc::experimental::ClientInterceptorFactoryInterface {
- public:
-  explicit CountingFactory(CallCounter* counter) : counter_(counter) {}
-  grpc::experimental::Interceptor* CreateClientInterceptor(
-      grpc::experimental::ClientRpcInfo* info) override {
-    counter_->Add(info->method());
-    return nullptr;
-  }
-
- private:
-  CallCounter* counter_;
-};
-
-constexpr char kIssue[] = "/credbroker.v1.CredentialBroker/IssueScriptSession";
-constexpr char kRefresh[] = "/credbroker.v1.CredentialBroker/RefreshSession";
-
-class TokenSourceTest : public ::testing::Test {
+class TokenSourceTest : public SiteAndBrokerTest {
  protected:
   void SetUp() override {
     SiteOptions options;
     options.token_lifetime_seconds = 70;
-    site_ = std::make_unique<FakeSite>(dir_, options);
-    broker_ = std::make_unique<Broker>(dir_, site_->url());
-    std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> factories;
-    factories.push_back(std::make_unique<CountingFactory>(&calls_));
-    stub_ = v1::CredentialBroker::NewStub(grpc::experimental::CreateCustomChannelWithInterceptors(
-        broker_->address(), grpc::InsecureChannelCredentials(), grpc::ChannelArguments(),
-        std::move(factories)));
+    StartSiteAndBroker(options);
+    stub_ = CountingStub(broker_->address(), &calls_);
   }
 
   v1::Session LoginAs(const std::string& user, const std::string& secret) {
@@ -85,9 +47,6 @@ class TokenSourceTest : public ::testing::Test {
     for (std::thread& thread : threads) thread.join();
   }
 
-  TempDir dir_;
-  std::unique_ptr<FakeSite> site_;
-  std::unique_ptr<Broker> broker_;
   CallCounter calls_;
   std::shared_ptr<v1::CredentialBroker::Stub> stub_;
 };
@@ -110,7 +69,7 @@ TEST_F(TokenSourceTest, TenThreadsShareOneRefresh) {
   OnTenThreads([&](int i) { tokens[i] = source.AccessToken(); });
 
   EXPECT_EQ(site_->Requests("refresh_token"), 1);
-  EXPECT_EQ(calls_.Count(kRefresh), 1);
+  EXPECT_EQ(calls_.Count(kRefreshSession), 1);
   for (const std::string& token : tokens) EXPECT_EQ(token, tokens[0]);
   EXPECT_NE(tokens[0], first_access);
   EXPECT_EQ(site_->ReadProjects(tokens[0]), 200);
@@ -139,13 +98,25 @@ TEST_F(TokenSourceTest, TenThreadsShareOneRefresh) {
   EXPECT_TRUE(stub_->RefreshSession(&context2, kept, &ignored).ok());
 }
 
-TEST_F(TokenSourceTest, FreshSessionIsNotRefreshed) {
+TEST_F(TokenSourceTest, FreshSessionIsNotRefreshedUntilInvalidated) {
   const v1::Session session = LoginAs("dave", "MRQXMZJNONSWG4TF");
   client::TokenSourceOptions options;
   options.margin = std::chrono::seconds(30);
   client::SessionTokenSource source(stub_, session, options);
   EXPECT_EQ(source.AccessToken(), session.access_token());
+  // A token that is not the cached one (an older one) changes nothing.
+  source.Invalidate("an-older-access-token");
+  EXPECT_EQ(source.AccessToken(), session.access_token());
   EXPECT_EQ(site_->Requests("refresh_token"), 0);
+
+  // The site refused it: refreshed even though it has not expired.
+  source.Invalidate(session.access_token());
+  const std::string fresh = source.AccessToken();
+  EXPECT_NE(fresh, session.access_token());
+  EXPECT_EQ(site_->Requests("refresh_token"), 1);
+  EXPECT_EQ(calls_.Count(kRefreshSession), 1);
+  EXPECT_EQ(site_->ReadProjects(fresh), 200);
+  EXPECT_EQ(source.CurrentSession().principal().user_login(), "dave");
 }
 
 TEST_F(TokenSourceTest, FailedRefreshReachesEveryWaiterOnce) {
@@ -181,7 +152,7 @@ TEST_F(TokenSourceTest, ScriptTokenIsCachedWhileValidForTheMargin) {
   std::vector<std::string> tokens(10);
   OnTenThreads([&](int i) { tokens[i] = source.AccessToken(); });
   for (const std::string& token : tokens) EXPECT_EQ(token, first);
-  EXPECT_EQ(calls_.Count(kIssue), 1);
+  EXPECT_EQ(calls_.Count(kIssueScriptSession), 1);
   EXPECT_EQ(site_->Requests("client_credentials"), 1);
   EXPECT_EQ(site_->ReadProjects(first), 200);
   EXPECT_EQ(source.CurrentSession().principal().script_name(), "ingest-bot");
@@ -193,7 +164,7 @@ TEST_F(TokenSourceTest, ScriptTokenIsIssuedAgainWhenItWouldExpireWithinTheMargin
   client::ScriptTokenSource source(stub_, "render-farm", "render-farm-key-0002", {}, options);
   source.AccessToken();
   source.AccessToken();
-  EXPECT_EQ(calls_.Count(kIssue), 2);
+  EXPECT_EQ(calls_.Count(kIssueScriptSession), 2);
 }
 
 TEST_F(TokenSourceTest, WrongScriptKeyIsInvalidScriptKey) {
@@ -207,6 +178,62 @@ TEST_F(TokenSourceTest, WrongScriptKeyIsInvalidScriptKey) {
     EXPECT_EQ(std::string(error.what()).find("wrong-key"), std::string::npos);
   }
   EXPECT_EQ(site_->Requests("client_credentials"), 1);
+}
+
+// Two sources (two processes, say) hold the broker's cached token T1. One
+// reports it: its ten threads make one IssueScriptSession with rejected_token
+// and the site one fresh grant. The other reports T1 later: the broker no
+// longer holds T1, so it answers the new token without a site call.
+TEST_F(TokenSourceTest, ScriptTokenReportedRejectedIsReplacedOnceForEveryCaller) {
+  client::ScriptTokenSource first(stub_, "ingest-bot", "ingest-bot-key-0001");
+  client::ScriptTokenSource second(stub_, "ingest-bot", "ingest-bot-key-0001");
+  const std::string t1 = first.Token();
+  EXPECT_EQ(second.Token(), t1);
+  EXPECT_EQ(site_->Requests("client_credentials"), 1);
+
+  std::vector<std::string> tokens(10);
+  OnTenThreads([&](int i) {
+    first.Invalidate(t1);
+    tokens[i] = first.Token();
+  });
+  const std::string t2 = tokens[0];
+  EXPECT_NE(t2, t1);
+  for (const std::string& token : tokens) EXPECT_EQ(token, t2);
+  EXPECT_EQ(calls_.Count(kIssueScriptSession), 3);
+  EXPECT_EQ(site_->Requests("client_credentials"), 2);
+
+  second.Invalidate(t1);
+  EXPECT_EQ(second.Token(), t2);
+  EXPECT_EQ(calls_.Count(kIssueScriptSession), 4);
+  EXPECT_EQ(site_->Requests("client_credentials"), 2);
+  // Reported already: the next call sends no rejected_token and is cached.
+  first.Invalidate("an-older-token");
+  EXPECT_EQ(first.Token(), t2);
+  EXPECT_EQ(calls_.Count(kIssueScriptSession), 4);
+  EXPECT_EQ(site_->ReadProjects(t2), 200);
+}
+
+TEST_F(TokenSourceTest, ScriptSessionTokenIsKeptUntilReportedRejected) {
+  client::ScriptOptions script;
+  script.kind = v1::CREDENTIAL_KIND_SESSION_TOKEN;
+  client::ScriptTokenSource source(stub_, "render-farm", "render-farm-key-0002", script);
+  const std::string s1 = source.Token();
+  EXPECT_EQ(source.Token(), s1);
+  EXPECT_EQ(calls_.Count(kIssueScriptSession), 1);
+  EXPECT_EQ(site_->Api3ReadProjects(s1), 2);
+  const v1::Session session = source.CurrentSession();
+  EXPECT_EQ(session.session_token(), s1);
+  EXPECT_TRUE(session.access_token().empty());
+  EXPECT_EQ(session.principal().script_name(), "render-farm");
+  EXPECT_EQ(session.site_url(), site_->url());
+
+  source.Invalidate(s1);
+  const std::string s2 = source.Token();
+  EXPECT_NE(s2, s1);
+  EXPECT_EQ(calls_.Count(kIssueScriptSession), 2);
+  EXPECT_EQ(site_->Api3Calls("get_session_token"), 2);
+  EXPECT_EQ(site_->Api3ReadProjects(s2), 2);
+  EXPECT_EQ(site_->Requests("client_credentials"), 0);
 }
 
 }  // namespace
