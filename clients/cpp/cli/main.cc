@@ -253,6 +253,10 @@ std::string OutputFormat(const Args& args) {
 
 void PrintSession(const v1::Session& session, const std::string& format) {
   const bool session_token = !session.session_token().empty();
+  if (format == "token" && !session_token) {
+    // A broker older than CREDENTIAL_KIND_SESSION_TOKEN ignores the kind.
+    throw std::runtime_error("the broker answered no session token (is it older than this CLI?)");
+  }
   if (format == "token") {
     std::cout << session.session_token() << "\n";
     return;
