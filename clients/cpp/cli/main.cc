@@ -251,9 +251,11 @@ std::string OutputFormat(const Args& args) {
   return args.Get("format", "json");
 }
 
-void PrintSession(const v1::Session& session, const std::string& format) {
+// `kind`: what was asked for.
+void PrintSession(const v1::Session& session, const std::string& format,
+                  v1::CredentialKind kind = v1::CREDENTIAL_KIND_REST) {
   const bool session_token = !session.session_token().empty();
-  if (format == "token" && !session_token) {
+  if (kind == v1::CREDENTIAL_KIND_SESSION_TOKEN && !session_token) {
     // A broker older than CREDENTIAL_KIND_SESSION_TOKEN ignores the kind.
     throw std::runtime_error("the broker answered no session token (is it older than this CLI?)");
   }
@@ -540,7 +542,7 @@ int Run(const Args& args) {
       const v1::Session session = client::BrowserLogin(
           *stub, [&](const client::BrowserApproval& approval) { PrintApproval(args, approval); },
           options);
-      PrintSession(session, format);
+      PrintSession(session, format, kind);
       return cli::kOk;
     }
     if (args.command == "login") {
@@ -566,7 +568,7 @@ int Run(const Args& args) {
             return prompter.Ask("Code: ", "two-factor code");
           },
           options);
-      PrintSession(session, format);
+      PrintSession(session, format, kind);
       return cli::kOk;
     }
     if (args.command == "revoke") {
@@ -586,7 +588,7 @@ int Run(const Args& args) {
       v1::Session session;
       client::ThrowIfError(stub->RefreshSession(context().get(), request, &session));
       if (session.site().empty()) session.set_site(site);
-      PrintSession(session, format);
+      PrintSession(session, format, kind);
       return cli::kOk;
     }
     // script-token. No key: an empty one, and the broker's keyring supplies
@@ -602,7 +604,7 @@ int Run(const Args& args) {
     request.set_kind(kind);
     v1::Session session;
     client::ThrowIfError(stub->IssueScriptSession(context().get(), request, &session));
-    PrintSession(session, format);
+    PrintSession(session, format, kind);
     return cli::kOk;
   } catch (const client::BrokerError& error) {
     if (cancellation.cancelled()) {
