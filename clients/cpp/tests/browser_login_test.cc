@@ -196,9 +196,16 @@ TEST_F(BrowserLoginTest, SingleStepsAndTheBrokersAnswers) {
       ErrorOf([&] { client::CompleteBrowserLogin(*stub_, approval.request_id, seconds(61)); });
   EXPECT_EQ(too_long.code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(too_long.reason(), reason::kInvalidRequest);
+  // Ids are 64 hex characters: an unknown one is not found, anything else malformed.
+  EXPECT_EQ(approval.request_id.size(), 64u);
   const BrokerError unknown =
-      ErrorOf([&] { client::CompleteBrowserLogin(*stub_, "no-such-request", seconds(0)); });
+      ErrorOf([&] { client::CompleteBrowserLogin(*stub_, std::string(64, 'a'), seconds(0)); });
+  EXPECT_EQ(unknown.code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(unknown.reason(), reason::kChallengeNotFound);
+  const BrokerError malformed =
+      ErrorOf([&] { client::CompleteBrowserLogin(*stub_, "no-such-request", seconds(0)); });
+  EXPECT_EQ(malformed.code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(malformed.reason(), reason::kInvalidRequest);
 
   site_->Control("/_fake/app_session_request/" + site_->OnlyLauncherRequestId(),
                  {{"approve_as", "carol"}});
