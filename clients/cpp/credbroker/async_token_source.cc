@@ -289,11 +289,21 @@ AsyncHeldSessionTokenSource::~AsyncHeldSessionTokenSource() = default;
 void AsyncHeldSessionTokenSource::Token(Done done) {
   AsyncTokenState::Flight flight;
   if (!state_->Join(std::move(done), &flight)) return;
-  v1::GetAccessTokenRequest request;
-  request.set_session_id(session_id_);
-  request.mutable_min_validity()->set_seconds(min_validity_.count());
+  if (!flight.rejected.empty()) {
+    // The site refused the token: a refresh now, not the one the broker holds.
+    StartFetch<v1::Session>(
+        state_, detail::HeldRefreshRequest(session_id_), std::move(flight),
+        [stub = stub_.get()](grpc::ClientContext* context, const v1::RefreshSessionRequest* request,
+                             v1::Session* response, std::function<void(grpc::Status)> on_done) {
+          stub->async()->RefreshSession(context, request, response, std::move(on_done));
+        },
+        [](const v1::Session& current, const v1::Session& answer) {
+          return detail::WithRefreshedToken(current, answer);
+        });
+    return;
+  }
   StartFetch<v1::AccessToken>(
-      state_, std::move(request), std::move(flight),
+      state_, detail::HeldTokenRequest(session_id_, min_validity_), std::move(flight),
       [stub = stub_.get()](grpc::ClientContext* context, const v1::GetAccessTokenRequest* request,
                            v1::AccessToken* response, std::function<void(grpc::Status)> on_done) {
         stub->async()->GetAccessToken(context, request, response, std::move(on_done));
@@ -304,6 +314,10 @@ void AsyncHeldSessionTokenSource::Token(Done done) {
 }
 
 void AsyncHeldSessionTokenSource::Invalidate() { state_->Invalidate(); }
+
+void AsyncHeldSessionTokenSource::Invalidate(const std::string& token) {
+  state_->Invalidate(token);
+}
 
 void AsyncHeldSessionTokenSource::Revoke(RevokeCallback done) {
   v1::RevokeSessionRequest request;

@@ -117,6 +117,9 @@ class AsyncHeldSessionTokenSource {
   void Token(Done done);
   // Drops the cached token: the next Token() asks the broker.
   void Invalidate();
+  // `token` was refused by the site: if it is the cached one, the next
+  // Token() has the broker refresh the session now (RefreshSession).
+  void Invalidate(const std::string& token);
   // Ends the session at the broker (RevokeSession), then calls `done`.
   void Revoke(RevokeCallback done);
   const std::string& session_id() const { return session_id_; }

@@ -54,6 +54,27 @@ v1::Session WithAccessToken(v1::Session current, const v1::AccessToken& answer) 
   return current;
 }
 
+v1::Session WithRefreshedToken(v1::Session current, const v1::Session& answer) {
+  current.set_access_token(answer.access_token());
+  current.set_token_type(answer.token_type());
+  *current.mutable_expire_time() = answer.expire_time();
+  return current;
+}
+
+v1::GetAccessTokenRequest HeldTokenRequest(const std::string& session_id,
+                                           std::chrono::seconds min_validity) {
+  v1::GetAccessTokenRequest request;
+  request.set_session_id(session_id);
+  request.mutable_min_validity()->set_seconds(min_validity.count());
+  return request;
+}
+
+v1::RefreshSessionRequest HeldRefreshRequest(const std::string& session_id) {
+  v1::RefreshSessionRequest request;
+  request.set_session_id(session_id);
+  return request;
+}
+
 TokenCache::TokenCache(TokenSourceOptions options, Fetch fetch)
     : options_(std::move(options)), fetch_(std::move(fetch)) {}
 
@@ -211,12 +232,16 @@ HeldSessionTokenSource::HeldSessionTokenSource(
   auto* stub_ptr = stub_.get();
   cache_ = std::make_unique<detail::TokenCache>(
       std::move(options), [stub_ptr, id = session_id_, min_validity, timeout](
-                              const v1::Session& current, const std::string&) {
-        v1::GetAccessTokenRequest request;
-        request.set_session_id(id);
-        request.mutable_min_validity()->set_seconds(min_validity.count());
+                              const v1::Session& current, const std::string& rejected) {
+        if (!rejected.empty()) {
+          v1::Session refreshed;
+          ThrowIfError(stub_ptr->RefreshSession(NewCallContext(timeout).get(),
+                                                detail::HeldRefreshRequest(id), &refreshed));
+          return detail::WithRefreshedToken(current, refreshed);
+        }
         v1::AccessToken answer;
-        ThrowIfError(stub_ptr->GetAccessToken(NewCallContext(timeout).get(), request, &answer));
+        ThrowIfError(stub_ptr->GetAccessToken(NewCallContext(timeout).get(),
+                                              detail::HeldTokenRequest(id, min_validity), &answer));
         return detail::WithAccessToken(current, answer);
       });
   v1::Session held;
@@ -227,6 +252,8 @@ HeldSessionTokenSource::HeldSessionTokenSource(
 std::string HeldSessionTokenSource::Token() { return cache_->Token(); }
 
 void HeldSessionTokenSource::Invalidate() { cache_->Invalidate(); }
+
+void HeldSessionTokenSource::Invalidate(const std::string& token) { cache_->Invalidate(token); }
 
 void HeldSessionTokenSource::Revoke() {
   v1::RevokeSessionRequest request;

@@ -10,9 +10,10 @@
 //     custody), named by its session id; GetAccessToken hands out the token
 //     and the broker refreshes it. The caller holds no refresh token.
 // Invalidate(token) is for a token the site refused (HTTP 401, or fault 102
-// from /api3/json): the next call gets a fresh one, and a script source tells
-// the broker which token was refused (IssueScriptSession.rejected_token) so
-// that the broker stops handing it out to every caller.
+// from /api3/json): the next call gets a fresh one. A script source tells the
+// broker which token was refused (IssueScriptSession.rejected_token) so that
+// the broker stops handing it out to every caller; a held source has the
+// broker refresh the session now (RefreshSession with its session id).
 #pragma once
 
 #include <chrono>
@@ -129,6 +130,13 @@ v1::IssueScriptSessionRequest ScriptSessionRequest(const std::string& script_nam
                                                    const std::string& rejected);
 // `current` with the access token GetAccessToken answered.
 v1::Session WithAccessToken(v1::Session current, const v1::AccessToken& answer);
+// `current` with the access token a RefreshSession by session id answered.
+v1::Session WithRefreshedToken(v1::Session current, const v1::Session& answer);
+// The held sources' fetch: GetAccessToken, or after Invalidate(token)
+// (`rejected` set) a RefreshSession by session id.
+v1::GetAccessTokenRequest HeldTokenRequest(const std::string& session_id,
+                                           std::chrono::seconds min_validity);
+v1::RefreshSessionRequest HeldRefreshRequest(const std::string& session_id);
 }  // namespace detail
 
 class ScriptTokenSource {
@@ -174,9 +182,13 @@ class HeldSessionTokenSource {
   // GetAccessToken shared by every concurrent caller. Throws BrokerError:
   // SESSION_NOT_FOUND or REFRESH_TOKEN_INVALID mean the person logs in again.
   std::string Token();
-  // Drops the cached token (e.g. after the site answered 401 to it): the
-  // next Token() asks the broker.
+  // Drops the cached token: the next Token() asks the broker, which answers
+  // the token it holds while that has min_validity left.
   void Invalidate();
+  // `token` was refused by the site (401): if it is the cached one, the next
+  // Token() has the broker refresh the session at the site now
+  // (RefreshSession by session id; the caller's policy needs that method).
+  void Invalidate(const std::string& token);
   // Ends the session at the broker (RevokeSession: the refresh token is spent
   // at the site). Idempotent. Later Token() calls throw SESSION_NOT_FOUND.
   void Revoke();

@@ -1,6 +1,7 @@
 // HeldSessionTokenSource against the real broker: a broker-custody login, ten
 // threads sharing one GetAccessToken (one refresh_token grant at the site),
-// the cached token and Invalidate(), Revoke() and SESSION_NOT_FOUND after it,
+// the cached token and Invalidate(), Invalidate(token) refreshing at once,
+// Revoke() and SESSION_NOT_FOUND after it,
 // and a session the site no longer refreshes (REFRESH_TOKEN_INVALID, then
 // SESSION_NOT_FOUND). AsyncHeldSessionTokenSource, the callback variant: Token()
 // returns before the broker answers, callers share one call, the cached token
@@ -93,6 +94,25 @@ TEST_F(HeldSessionTest, CachedTokenUntilInvalidated) {
   EXPECT_EQ(site_->ReadProjects(first), 200);
 }
 
+TEST_F(HeldSessionTest, TokenTheSiteRefusedIsRefreshedAtOnce) {
+  const std::string session_id = HeldLogin("bob", "KRUGKIDCN5RCA43F");
+  client::HeldSessionTokenSource source(stub_, session_id, std::chrono::seconds(60));
+  const std::string first = source.Token();
+  source.Invalidate("an-older-token");  // not the cached one: nothing changes
+  EXPECT_EQ(source.Token(), first);
+  EXPECT_EQ(get_access_token_calls(), 1);
+
+  // The broker's token still has ~100 s left; a refused one is refreshed anyway.
+  source.Invalidate(first);
+  const std::string fresh = source.Token();
+  EXPECT_NE(fresh, first);
+  EXPECT_EQ(calls_.Count(kRefreshSession), 1);
+  EXPECT_EQ(site_->Requests("refresh_token"), 1);
+  EXPECT_EQ(site_->ReadProjects(fresh), 200);
+  EXPECT_EQ(source.Token(), fresh);
+  EXPECT_EQ(get_access_token_calls(), 1);
+}
+
 TEST_F(HeldSessionTest, RevokedSessionIsNotFound) {
   const std::string session_id = HeldLogin("carol", "MNQXE33MFVZWKY3S");
   client::HeldSessionTokenSource source(stub_, session_id, std::chrono::seconds(60));
@@ -176,6 +196,21 @@ TEST_F(HeldSessionTest, AsyncCachedTokenAnswersOnTheCallersThreadUntilInvalidate
   source.Invalidate();
   EXPECT_EQ(AskToken(source).get().token, first.token);
   EXPECT_EQ(get_access_token_calls(), 2);
+}
+
+TEST_F(HeldSessionTest, AsyncTokenTheSiteRefusedIsRefreshedAtOnce) {
+  const std::string session_id = HeldLogin("alice", "JBSWY3DPEHPK3PXP");
+  client::AsyncHeldSessionTokenSource source(KeptUntilExit(stub_), session_id,
+                                             std::chrono::seconds(60));
+  const Answer first = AskToken(source).get();
+  ASSERT_FALSE(first.reason.has_value()) << *first.reason;
+  source.Invalidate(first.token);
+  const Answer fresh = AskToken(source).get();
+  ASSERT_FALSE(fresh.reason.has_value()) << *fresh.reason;
+  EXPECT_NE(fresh.token, first.token);
+  EXPECT_EQ(calls_.Count(kRefreshSession), 1);
+  EXPECT_EQ(site_->Requests("refresh_token"), 1);
+  EXPECT_EQ(site_->ReadProjects(fresh.token), 200);
 }
 
 TEST_F(HeldSessionTest, AsyncRevokedSessionIsNotFound) {
