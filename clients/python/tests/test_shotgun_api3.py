@@ -2,8 +2,9 @@
 with session tokens from the broker. A script with no key (the keyring) and a person with 2FA
 read projects; an expired script token is renewed once through rejected_token (one site call for
 two tools), a person's refused token raises ShotgunSessionExpired or is renewed by `renew`, all
-with exact /api3/json counts at the site. Uses an installed shotgun_api3 first, else the
-third-party copy beside the repository; skipped when neither is there."""
+with exact /api3/json counts at the site; with a scripted token source, a refused renewal is
+raised as it comes and an unchanged token is not tried twice. Uses an installed shotgun_api3
+first, else the third-party copy beside the repository; skipped when neither is there."""
 
 import sys
 
@@ -35,9 +36,23 @@ def keyring_stack(make_stack, tmp_path):
     return make_stack(broker_yaml=keyring_yaml(tmp_path))
 
 
-def test_a_script_with_no_key_and_no_password_reads_projects(keyring_stack):
+@pytest.fixture
+def shotgun(make_stack):
+    """credbroker.shotgun, closing each Shotgun's keep-alive connection before the site stops
+    (the site's graceful stop would wait it out)."""
+    made = []
+
+    def make(*args, **kwargs):
+        made.append(credbroker.shotgun(*args, **kwargs))
+        return made[-1]
+    yield make
+    for sg in made:
+        sg.close()
+
+
+def test_a_script_with_no_key_and_no_password_reads_projects(keyring_stack, shotgun):
     client = keyring_stack.connect()
-    sg = credbroker.shotgun(client, script="ingest-bot")
+    sg = shotgun(client, script="ingest-bot")
 
     assert isinstance(sg, shotgun_api3.Shotgun)
     assert sg.base_url == keyring_stack.site_url
@@ -45,17 +60,17 @@ def test_a_script_with_no_key_and_no_password_reads_projects(keyring_stack):
     assert sg.find("Project", [], ["name"]) == PROJECTS
     assert sg.find_one("Project", [["id", "is", 2]], ["name"]) == PROJECTS[1]
     # A second tool on the same script is served from the broker's cache.
-    other = credbroker.shotgun(keyring_stack.connect(), script="ingest-bot")
+    other = shotgun(keyring_stack.connect(), script="ingest-bot")
     assert other.config.session_token == sg.config.session_token
     assert other.find("Project", [], ["name"]) == PROJECTS
     assert calls(keyring_stack) == {"get_session_token.script": 1, "read.session_token": 3}
     assert keyring_stack.requests("client_credentials") == 0
 
 
-def test_a_person_with_two_factor_gets_a_shotgun_without_keeping_the_password(stack):
+def test_a_person_with_two_factor_gets_a_shotgun_without_keeping_the_password(stack, shotgun):
     client = stack.connect()
     prompts = []
-    sg = credbroker.shotgun(client, username="bob", password=USERS["bob"][0],
+    sg = shotgun(client, username="bob", password=USERS["bob"][0],
                             code_provider=totp_provider("bob", prompts))
 
     assert [p.attempts_left for p in prompts] == [5]
@@ -72,13 +87,13 @@ def test_a_person_with_two_factor_gets_a_shotgun_without_keeping_the_password(st
                            kind=credbroker.CredentialKind.SESSION_TOKEN)
     assert session.session_token and not session.access_token and session.expire_time is None
     assert session.site_url == stack.site_url
-    assert credbroker.shotgun(None, session=session).find("Project", [], ["name"]) == PROJECTS
+    assert shotgun(None, session=session).find("Project", [], ["name"]) == PROJECTS
 
 
-def test_an_expired_script_token_is_renewed_once_through_rejected_token(keyring_stack):
+def test_an_expired_script_token_is_renewed_once_through_rejected_token(keyring_stack, shotgun):
     keyring_stack.settings(session_token_lifetime=600)
-    first = credbroker.shotgun(keyring_stack.connect(), script="ingest-bot")
-    second = credbroker.shotgun(keyring_stack.connect(), script="ingest-bot")
+    first = shotgun(keyring_stack.connect(), script="ingest-bot")
+    second = shotgun(keyring_stack.connect(), script="ingest-bot")
     old = first.config.session_token
     assert first.find("Project", []) and second.find("Project", [])
     assert calls(keyring_stack) == {"get_session_token.script": 1, "read.session_token": 2}
@@ -96,13 +111,13 @@ def test_an_expired_script_token_is_renewed_once_through_rejected_token(keyring_
     assert calls(keyring_stack) == {"get_session_token.script": 2, "read.session_token": 6}
 
 
-def test_a_persons_refused_token_raises_session_expired_unless_renew_logs_in(stack):
+def test_a_persons_refused_token_raises_session_expired_unless_renew_logs_in(stack, shotgun):
     client = stack.connect()
     stack.settings(session_token_lifetime=600)
     password, secret = USERS["dave"]
     session = client.login("dave", password, code=totp(secret),
                            kind=credbroker.CredentialKind.SESSION_TOKEN)
-    plain = credbroker.shotgun(client, session=session)
+    plain = shotgun(client, session=session)
     renewals = []
 
     def renew():
@@ -110,7 +125,7 @@ def test_a_persons_refused_token_raises_session_expired_unless_renew_logs_in(sta
         # The site clock moved on: a backup code, which does not depend on it.
         return client.login("dave", password, code="1958-7346",
                             kind=credbroker.CredentialKind.SESSION_TOKEN)
-    renewing = credbroker.shotgun(client, session=session, renew=renew)
+    renewing = shotgun(client, session=session, renew=renew)
     assert plain.find("Project", []) and renewing.find("Project", [])
     before = calls(stack)
 
@@ -132,12 +147,60 @@ def test_a_persons_refused_token_raises_session_expired_unless_renew_logs_in(sta
         "get_session_token.user": before["get_session_token.user"] + 1})
 
 
-def test_the_arguments_name_exactly_one_way_in(stack):
+class ScriptedSource:
+    """A token source handing out the given tokens in turn, one more after each
+    invalidate(): the renewal logic on its own, without the broker."""
+
+    def __init__(self, site_url, tokens):
+        self.session = credbroker.Session(session_token=tokens[0], site_url=site_url)
+        self._next = iter(tokens[1:])
+        self.invalidated = []
+
+    def session_token(self):
+        return self.session.session_token
+
+    def invalidate(self, token):
+        self.invalidated.append(token)
+        self.session = credbroker.Session(session_token=next(self._next),
+                                          site_url=self.session.site_url)
+
+
+def test_a_refused_renewal_is_raised_as_it_comes(stack, shotgun):
+    source = ScriptedSource(stack.site_url, ["refused-token-1", "refused-token-2"])
+    sg = shotgun(None, tokens=source)
+    with pytest.raises(shotgun_api3.AuthenticationFault) as raised:
+        sg.find("Project", [])
+    assert not isinstance(raised.value, credbroker.ShotgunSessionExpired)
+    assert source.invalidated == ["refused-token-1"]
+    assert calls(stack) == {"read.session_token": 2}
+
+
+def test_an_unchanged_token_is_not_tried_twice(stack, shotgun):
+    source = ScriptedSource(stack.site_url, ["refused-token-1", "refused-token-1"])
+    with pytest.raises(shotgun_api3.AuthenticationFault):
+        shotgun(None, tokens=source).find("Project", [])
+    assert source.invalidated == ["refused-token-1"]
+    assert calls(stack) == {"read.session_token": 1}
+
+
+def test_shotgun_objects_on_one_source_share_its_renewal(stack, shotgun):
+    good = stack.control("/_fake/session_token", {"script": "ingest-bot"})["session_token"]
+    source = ScriptedSource(stack.site_url, ["refused-token-1", good])
+    first = shotgun(None, tokens=source)
+    second = shotgun(None, tokens=source)
+    assert first.find("Project", [], ["name"]) == PROJECTS
+    assert second.find("Project", [], ["name"]) == PROJECTS
+    assert source.invalidated == ["refused-token-1"]
+    assert second.config.session_token == good
+    assert calls(stack) == {"read.session_token": 3}
+
+
+def test_the_arguments_name_exactly_one_way_in(stack, shotgun):
     client = stack.connect()
     with pytest.raises(ValueError, match="exactly one"):
-        credbroker.shotgun(client)
+        shotgun(client)
     with pytest.raises(ValueError, match="exactly one"):
-        credbroker.shotgun(client, script="ingest-bot", username="bob")
+        shotgun(client, script="ingest-bot", username="bob")
     with pytest.raises(ValueError, match="no session token"):
-        credbroker.shotgun(client, session=credbroker.Session(access_token="rest-only"))
+        shotgun(client, session=credbroker.Session(access_token="rest-only"))
     assert calls(stack) == {}
