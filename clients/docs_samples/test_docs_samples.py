@@ -139,6 +139,7 @@ class SampleWorld:
               - identity: dns:test-service
                 methods: [IssueScriptSession]
                 scripts: [ingest-bot]
+                sudo_as: ["*"]       # also its session tokens (shotgun_api3 tools)
               - identity: lambda-webhooks
                 methods: [IssueScriptSession]
                 scripts: [webhook-bot]

@@ -323,7 +323,9 @@ func (c *Client) Revoke(ctx context.Context, refreshToken string) error {
 type ScriptOption func(*pb.IssueScriptSessionRequest)
 
 // WithScriptKind asks for a script session of this kind (default KindREST);
-// KindSessionToken answers Session.SessionToken.
+// KindSessionToken answers Session.SessionToken, without sudoAs: its holder
+// acts as anyone the script may, so a keyring script needs a policy granting
+// the caller sudo_as "*".
 func WithScriptKind(kind pb.CredentialKind) ScriptOption {
 	return func(r *pb.IssueScriptSessionRequest) { r.Kind = kind }
 }

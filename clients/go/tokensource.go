@@ -300,13 +300,15 @@ type ScriptSessionTokenSource struct {
 	sf *singleFlight
 }
 
-// ScriptSessionTokenSource makes a session-token source for a script
-// (sudoAs optional; an empty key asks the broker's keyring). Nothing is asked
-// until the first SessionToken.
-func (c *Client) ScriptSessionTokenSource(script, key, sudoAs string) *ScriptSessionTokenSource {
+// ScriptSessionTokenSource makes a session-token source for a script (an
+// empty key asks the broker's keyring; the policy must then grant the caller
+// sudo_as "*", since the token lets its holder act as anyone the script may,
+// each /api3/json call naming its own sudo_as_login). Nothing is asked until
+// the first SessionToken.
+func (c *Client) ScriptSessionTokenSource(script, key string) *ScriptSessionTokenSource {
 	sf := &singleFlight{cfg: newTokenConfig(nil), isFresh: freshSessionToken,
 		tokenOf: (*Session).GetSessionToken}
-	sf.fetch = c.scriptFetch(script, key, sudoAs, KindSessionToken)
+	sf.fetch = c.scriptFetch(script, key, "", KindSessionToken)
 	return &ScriptSessionTokenSource{sf: sf}
 }
 

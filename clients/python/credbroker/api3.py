@@ -68,7 +68,7 @@ class BrokerShotgun(shotgun_api3.Shotgun):
 
 
 def shotgun(client: Optional[BrokerClient], *, script: Optional[str] = None, key: str = "",
-            sudo_as: str = "", site: str = "", username: Optional[str] = None,
+            site: str = "", username: Optional[str] = None,
             password: Optional[str] = None, code: Optional[str] = None,
             code_provider: Optional[CodeProvider] = None, session: Optional[Session] = None,
             renew: Optional[Callable[[], Session]] = None, tokens: Any = None,
@@ -76,7 +76,9 @@ def shotgun(client: Optional[BrokerClient], *, script: Optional[str] = None, key
     """A shotgun_api3.Shotgun on the site, authenticated through the broker. Give one of:
 
     - script: the script's session token, from the broker's shared cache; an empty key means
-      the broker's keyring (the caller must be allowed that script), sudo_as acts as a user.
+      the broker's keyring (the caller must be allowed that script, and sudo_as "*": the token
+      lets its holder act as anyone the script may). To act as a user, pass shotgun_api3's own
+      sudo_as_login=.
     - username and password: logs the person in (code up front, or code_provider asked at
       the 2FA step, as client.login) for a session token; the password is not kept.
     - session: a person's session-token Session (client.login(..., kind=SESSION_TOKEN),
@@ -96,7 +98,7 @@ def shotgun(client: Optional[BrokerClient], *, script: Optional[str] = None, key
         raise ValueError("give exactly one of script, username, session or tokens (got %s)"
                          % (", ".join(given) or "none"))
     if script is not None:
-        tokens = _need(client).script_session_token_source(script, key, sudo_as, site)
+        tokens = _need(client).script_session_token_source(script, key, site)
     elif username is not None:
         session = _need(client).login(username, password or "", code_provider, site, code=code,
                                       kind=CredentialKind.SESSION_TOKEN)

@@ -327,7 +327,9 @@ class BrokerClient:
                        rejected_token: str = "") -> Session:
         """A script-key Session (no refresh token: ask again). Empty key = broker keyring.
 
-        kind=CredentialKind.SESSION_TOKEN answers a session_token for shotgun_api3.
+        kind=CredentialKind.SESSION_TOKEN answers a session_token for shotgun_api3 (no
+        sudo_as: the token lets its holder act as anyone the script may, so the policy must
+        grant the caller sudo_as "*").
         rejected_token: a token of this script that the site refused; the broker drops it
         and issues a fresh one if it is the one it holds (otherwise it answers the one it
         holds), so many callers reporting one token cause one site call."""
@@ -397,10 +399,10 @@ class BrokerClient:
         from credbroker.token_source import ScriptTokenSource
         return ScriptTokenSource(self, name, key, sudo_as, site, margin=margin)
 
-    def script_session_token_source(self, name: str, key: str = "", sudo_as: str = "",
+    def script_session_token_source(self, name: str, key: str = "",
                                     site: str = "") -> "ScriptSessionTokenSource":
         from credbroker.token_source import ScriptSessionTokenSource
-        return ScriptSessionTokenSource(self, name, key, sudo_as, site)
+        return ScriptSessionTokenSource(self, name, key, site)
 
     def held_session_token_source(self, session_id: str, *,
                                   min_validity: float = 60.0) -> "HeldSessionTokenSource":

@@ -181,9 +181,11 @@ class ScriptSessionTokenSource(_ScriptFetch, _ShotgunTokenSource):
 
     _KIND = CredentialKind.SESSION_TOKEN
 
-    def __init__(self, client, name, key="", sudo_as="", site=""):
+    def __init__(self, client, name, key="", site=""):
         super().__init__(None, 0.0, time.time)
-        self._script(client, name, key, sudo_as, site)
+        # No sudo_as: a session token's holder acts as anyone the script may (shotgun_api3's
+        # own sudo_as_login chooses per call).
+        self._script(client, name, key, "", site)
 
 
 class PersonSessionTokenSource(_ShotgunTokenSource):

@@ -159,14 +159,15 @@ SCRIPT_KEYS = {"ingest-bot": "ingest-bot-key-0001", "render-farm": "render-farm-
 def keyring_yaml(directory, scripts=("ingest-bot",)):
     """Broker YAML for a keyring holding the fake site's script keys and a policy that lets
     anonymous callers (these tests send no credential) call every method and use `scripts`
-    with no key."""
+    with no key, session tokens included."""
     keys = directory / "keys"
     keys.mkdir()
     for name, key in SCRIPT_KEYS.items():
         (keys / name).write_text(key + "\n")
     policy = directory / "policy.yaml"
+    # sudo_as "*": a script's session token lets its holder act as anyone the script may.
     policy.write_text("callers:\n  - identity: anonymous\n    methods: [\"*\"]\n"
-                      "    scripts: [%s]\n" % ", ".join(scripts))
+                      "    scripts: [%s]\n    sudo_as: [\"*\"]\n" % ", ".join(scripts))
     return "keyring_dir: %s\npolicy_file: %s\n" % (keys, policy)
 
 
