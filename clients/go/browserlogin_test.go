@@ -87,6 +87,16 @@ func TestBrowserLoginForASessionTokenOnAnSSOSite(t *testing.T) {
 	}
 	_, err = c.CompleteBrowserLogin(ctx, ch.GetRequestId(), 0)
 	wantReason(t, err, codes.FailedPrecondition, ReasonChallengeNotFound)
+
+	// A session token is the caller's to hold; the broker waits at most a minute.
+	_, err = c.BeginBrowserLogin(ctx, WithBrowserKind(KindSessionToken),
+		WithBrowserCustody(pb.TokenCustody_TOKEN_CUSTODY_BROKER))
+	wantReason(t, err, codes.InvalidArgument, ReasonInvalidRequest)
+	_, err = c.CompleteBrowserLogin(ctx, ch.GetRequestId(), MaxBrowserWait+time.Second)
+	wantReason(t, err, codes.InvalidArgument, ReasonInvalidRequest)
+	if n := len(launcherRequests(t, site)); n != 1 {
+		t.Fatalf("launcher requests at the site: %d, want 1", n)
+	}
 }
 
 func TestAWaitLongerThanTheClientsTimeoutIsNotCutShort(t *testing.T) {

@@ -54,7 +54,9 @@ class Session:
         if message.HasField("expire_time"):
             expire = message.expire_time.ToDatetime().replace(tzinfo=datetime.timezone.utc)
         p = message.principal
-        return cls(access_token=message.access_token, token_type=message.token_type or "Bearer",
+        # A session-token Session has no token type; a REST one without it is a Bearer.
+        token_type = message.token_type or ("Bearer" if message.access_token else "")
+        return cls(access_token=message.access_token, token_type=token_type,
                    expire_time=expire, refresh_token=message.refresh_token,
                    session_id=message.session_id,
                    principal=Principal(p.user_login, p.script_name, p.sudo_as_login),

@@ -1,8 +1,9 @@
 """The browser-approved login (app session launcher) on an SSO fake site, where password logins
 are refused: begin_browser_login / complete_browser_login (pending with wait=0 and with a wait,
 approved, rejected, used up), the browser_login() helper for REST tokens with caller and broker
-custody, concurrent completions sharing one result, and the asyncio client. The person's
-approval comes from the fake site's control API; the exact codes and reasons are asserted."""
+custody, concurrent completions sharing one result, the requests the broker refuses, and the
+asyncio client. The person's approval comes from the fake site's control API; the exact codes
+and reasons are asserted."""
 
 import asyncio
 import datetime
@@ -90,6 +91,19 @@ def test_browser_login_answers_rest_tokens_with_either_custody(sso):
     assert len(held.session_id) == 64 and not held.refresh_token
     assert client.held_session_token_source(held.session_id).access_token()
     assert sso.requests("session_token") == 2 and sso.requests("password") == 0
+
+
+def test_requests_the_broker_refuses(sso):
+    client = sso.connect()
+    with pytest.raises(credbroker.BrokerError) as held_token:
+        client.begin_browser_login(kind=SESSION_TOKEN, custody=credbroker.Custody.BROKER)
+    challenge = client.begin_browser_login()
+    with pytest.raises(credbroker.BrokerError) as long_wait:
+        client.complete_browser_login(challenge.request_id, wait=61)
+    for refused in (held_token.value, long_wait.value):
+        assert (refused.code, refused.reason) == (grpc.StatusCode.INVALID_ARGUMENT,
+                                                  "INVALID_REQUEST")
+    assert sso.stats()["launcher"]["create"] == 1
 
 
 def test_a_rejected_request_is_gone(sso):
