@@ -85,6 +85,17 @@ export interface StartOptions {
   siteArgs?: string[];
 }
 
+/** What GET /_fake/stats answers (the fields the tests read). */
+export interface SiteStats {
+  requests: Record<string, number>;
+  entity_reads: number;
+  api3: { by_method_and_auth: Record<string, number> } & Record<string, unknown>;
+  launcher: Record<"create" | "poll" | "approve" | "reject", number>;
+}
+
+/** A broker configuration that polls a browser login at the site every 100 ms (tests need not wait 2 s). */
+export const FAST_BROWSER_LOGIN = "browser_login:\n  poll_interval_ms: 100\n";
+
 /** A running fake site and broker. */
 export class Stack {
   private constructor(
@@ -122,8 +133,36 @@ export class Stack {
 
   /** GET /_fake/stats: request counters by grant ("password", "refresh_token", ...). */
   async requests(): Promise<Record<string, number>> {
+    return (await this.stats()).requests;
+  }
+
+  /** GET /_fake/stats, whole: token grants, entity reads, /api3/json calls, launcher events. */
+  async stats(): Promise<SiteStats> {
     const answer = await fetch(`${this.siteUrl}/_fake/stats`);
-    return ((await answer.json()) as { requests: Record<string, number> }).requests;
+    return (await answer.json()) as SiteStats;
+  }
+
+  /**
+   * Decides a browser login at the site as the person would (approve as a
+   * login, or reject). The site's request id is the last part of the
+   * broker's approval URL.
+   */
+  async decideBrowserLogin(approvalUrl: string, decision: { approveAs: string } | { reject: true }): Promise<void> {
+    const id = new URL(approvalUrl).pathname.split("/").pop();
+    const body = "approveAs" in decision ? { approve_as: decision.approveAs } : { reject: true };
+    const answer = await fetch(`${this.siteUrl}/_fake/app_session_request/${id}`, {
+      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body),
+    });
+    if (!answer.ok) throw new Error(`/_fake/app_session_request answered ${answer.status}`);
+  }
+
+  /** A session token minted by the site for a person or a script (POST /_fake/session_token). */
+  async mintSessionToken(holder: { login: string } | { script: string }): Promise<string> {
+    const answer = await fetch(`${this.siteUrl}/_fake/session_token`, {
+      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(holder),
+    });
+    if (!answer.ok) throw new Error(`/_fake/session_token answered ${answer.status}`);
+    return ((await answer.json()) as { session_token: string }).session_token;
   }
 
   /** POST /_fake/<what> with a JSON body (settings, clock, faults, reset). */

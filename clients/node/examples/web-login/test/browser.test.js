@@ -1,7 +1,9 @@
 // Browser tests of the web login example: Debian's Chromium, driven by
 // playwright-core, against `node server.js` talking to the real broker and
-// fake ShotGrid site. Screenshots of every page land in
-// $CREDBROKER_ARTIFACTS_DIR (default: test-artifacts/ beside this folder).
+// fake ShotGrid site: password and two-factor code on a password site, and
+// "Sign in with ShotGrid" approved in the site's page on an SSO site.
+// Screenshots of every page land in $CREDBROKER_ARTIFACTS_DIR (default:
+// test-artifacts/ beside this folder).
 "use strict";
 const assert = require("node:assert/strict");
 const { spawn } = require("node:child_process");
@@ -10,18 +12,22 @@ const os = require("node:os");
 const path = require("node:path");
 const { after, before, describe, test } = require("node:test");
 const { chromium } = require("playwright-core");
-const { Stack, USERS, totp } = require("credbroker-client/testing");
+const { FAST_BROWSER_LOGIN, Stack, USERS, totp } = require("credbroker-client/testing");
 
 const EXAMPLE = path.resolve(__dirname, "..");
 const ARTIFACTS = process.env.CREDBROKER_ARTIFACTS_DIR || path.join(EXAMPLE, "test-artifacts");
 const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 
-/** Starts `node server.js` on a port the OS picks; resolves with its URL and output. */
-async function startServer(stack) {
+/**
+ * Starts `node server.js` on a port the OS picks; resolves with its URL and
+ * output. `{ siteUrl: false }`: no SHOTGRID_URL, the site URL comes from the broker.
+ */
+async function startServer(stack, { siteUrl = true } = {}) {
+  const env = { ...process.env, BROKER_ADDR: stack.brokerAddress, PORT: "0" };
+  if (siteUrl) env.SHOTGRID_URL = stack.siteUrl;
+  else delete env.SHOTGRID_URL;
   const child = spawn(process.execPath, [path.join(EXAMPLE, "server.js")], {
-    cwd: EXAMPLE,
-    env: { ...process.env, BROKER_ADDR: stack.brokerAddress, SHOTGRID_URL: stack.siteUrl, PORT: "0" },
-    stdio: ["ignore", "pipe", "pipe"],
+    cwd: EXAMPLE, env, stdio: ["ignore", "pipe", "pipe"],
   });
   const output = { text: "" };
   child.stderr.on("data", (chunk) => (output.text += chunk));
@@ -40,6 +46,31 @@ async function startServer(stack) {
   return { child, url, output };
 }
 
+async function stopServer(server) {
+  if (server && server.child.exitCode === null) {
+    const done = new Promise((resolve) => server.child.once("exit", resolve));
+    server.child.kill("SIGTERM");
+    await done;
+  }
+}
+
+/** Chromium with a throwaway profile. */
+async function launchChromium() {
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "credbroker-chromium-"));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+      "--disable-component-update", "--no-first-run"],
+    viewport: { width: 900, height: 700 },
+  });
+  return { context, profile };
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
 describe("web login example in Chromium", () => {
   let stack;
   let server;
@@ -50,23 +81,12 @@ describe("web login example in Chromium", () => {
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     stack = await Stack.start();
     server = await startServer(stack);
-    profile = fs.mkdtempSync(path.join(os.tmpdir(), "credbroker-chromium-"));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"],
-      viewport: { width: 900, height: 700 },
-    });
+    ({ context, profile } = await launchChromium());
   });
 
   after(async () => {
     await context?.close();
-    if (server && server.child.exitCode === null) {
-      const done = new Promise((resolve) => server.child.once("exit", resolve));
-      server.child.kill("SIGTERM");
-      await done;
-    }
+    await stopServer(server);
     await stack?.stop();
     if (profile) fs.rmSync(profile, { recursive: true, force: true });
   });
@@ -75,10 +95,6 @@ describe("web login example in Chromium", () => {
   async function freshPage() {
     await context.clearCookies();
     return context.newPage();
-  }
-
-  async function shot(page, name) {
-    await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
   }
 
   async function signIn(page, user, password) {
@@ -226,10 +242,105 @@ describe("web login example in Chromium", () => {
       await shot(page, "07-challenge-expired");
       await page.close();
     } finally {
-      const done = new Promise((resolve) => shortServer.child.once("exit", resolve));
-      shortServer.child.kill("SIGTERM");
-      await done;
+      await stopServer(shortServer);
       await shortStack.stop();
     }
+  });
+});
+
+describe("Sign in with ShotGrid on a site that refuses passwords, in Chromium", () => {
+  let stack;
+  let server;
+  let context;
+  let profile;
+
+  before(async () => {
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    stack = await Stack.start({ siteArgs: ["--auth-mode", "sso"], brokerConfig: FAST_BROWSER_LOGIN });
+    server = await startServer(stack, { siteUrl: false }); // the projects' site comes from the broker's session
+    ({ context, profile } = await launchChromium());
+  });
+
+  after(async () => {
+    await context?.close();
+    await stopServer(server);
+    await stack?.stop();
+    if (profile) fs.rmSync(profile, { recursive: true, force: true });
+  });
+
+  async function freshPage() {
+    await context.clearCookies();
+    return context.newPage();
+  }
+
+  /** Clicks the approval link; resolves with the site's approval page the browser opened beside. */
+  async function openApproval(page) {
+    await page.waitForSelector("#approval-link");
+    const [approval] = await Promise.all([context.waitForEvent("page"), page.click("#approval-link")]);
+    await approval.waitForSelector("#approve");
+    return approval;
+  }
+
+  test("a password is refused; the person approves in ShotGrid and the page ends signed in", async () => {
+    const base = await stack.stats();
+    const page = await freshPage();
+    await page.goto(server.url);
+    await page.fill("#username", USERS.alice.login);
+    await page.fill("#password", USERS.alice.password);
+    await page.click("#login");
+    await page.waitForSelector("#error");
+    assert.match(await page.textContent("#error"), /single sign-on/);
+    assert.equal(await page.locator("#password").count(), 0, "the password form is still offered");
+    await shot(page, "10-sso-password-refused");
+
+    await page.click("#browser-login");
+    const approval = await openApproval(page);
+    assert.ok(page.url().endsWith("/browser-login") || page.url().endsWith("/browser-login/wait"), page.url());
+    await shot(page, "11-sso-waiting-for-approval");
+    assert.equal(await approval.textContent("#app-name"), "ShotGrid sign-in (web)");
+    assert.equal(await approval.textContent("#machine-id"), "127.0.0.1");
+    await approval.fill("#login", USERS.alice.login);
+    await approval.fill("#password", USERS.alice.password);
+    await shot(approval, "12-sso-approval-page");
+    await approval.click("#approve");
+    await approval.waitForSelector("#result");
+    assert.match(await approval.textContent("#result"), /Approved/);
+    await approval.close();
+
+    await page.waitForSelector("#projects li", { timeout: 30_000 });
+    assert.ok(page.url().endsWith("/projects"));
+    assert.equal(await page.textContent("#user"), "alice");
+    const projects = await page.$$eval("#projects li", (items) => items.map((li) => li.textContent));
+    assert.deepEqual(projects, ["Feature Film A", "Commercial B"]);
+    await shot(page, "13-sso-projects");
+    assert.ok(!server.output.text.includes(USERS.alice.password), "the password reached the server's log");
+
+    const now = await stack.stats();
+    assert.equal(now.launcher.create - base.launcher.create, 1);
+    assert.equal(now.launcher.approve - base.launcher.approve, 1);
+    assert.equal(now.requests.session_token - base.requests.session_token, 1); // the broker's exchange
+    assert.equal(now.requests.password - base.requests.password, 1); // the refused attempt only
+
+    // Later visitors see only the browser sign-in.
+    await context.clearCookies();
+    await page.goto(server.url);
+    await page.waitForSelector("#browser-login");
+    assert.equal(await page.locator("#password").count(), 0);
+    await page.close();
+  });
+
+  test("an approval declined in ShotGrid sends the person back to the start", async () => {
+    const page = await freshPage();
+    await page.goto(server.url);
+    await page.click("#browser-login");
+    const approval = await openApproval(page);
+    await approval.click("#reject");
+    await approval.waitForSelector("#result");
+    await approval.close();
+    await page.waitForSelector("#browser-login", { timeout: 30_000 });
+    assert.equal(new URL(page.url()).pathname, "/");
+    assert.match(await page.textContent("#error"), /declined in ShotGrid or has expired/);
+    await shot(page, "14-sso-declined");
+    await page.close();
   });
 });
