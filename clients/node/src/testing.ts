@@ -1,13 +1,15 @@
 // Test support (also used by examples/web-login's browser tests): RFC 6238
 // TOTP codes, and the real broker and fake ShotGrid site started as processes
 // on ports the OS picks, found through CREDBROKER_BROKER_BINARY and
-// CREDBROKER_FAKE_SITE_BINARY.
+// CREDBROKER_FAKE_SITE_BINARY, with node:test hooks that start and stop them.
 import assert from "node:assert/strict";
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import { createHmac } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { after, before } from "node:test";
+import { Broker, ConnectOptions, connect } from "./broker";
 import { BrokerError } from "./errors";
 
 const REPO = path.resolve(__dirname, "..", "..", "..", "..");
@@ -190,6 +192,23 @@ export class Stack {
     await siteDone;
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Registers, in the calling describe(), a Stack and a Broker connected to it
+ * (with `connectOptions`); the returned object holds both once `before` has run.
+ */
+export function useStack(options: StartOptions = {}, connectOptions: ConnectOptions = {}): { stack: Stack; broker: Broker } {
+  const world = {} as { stack: Stack; broker: Broker };
+  before(async () => {
+    world.stack = await Stack.start(options);
+    world.broker = connect(world.stack.brokerAddress, connectOptions);
+  });
+  after(async () => {
+    world.broker?.close();
+    await world.stack?.stop();
+  });
+  return world;
 }
 
 /** A throwaway CA and a certificate for 127.0.0.1/localhost signed by it, plus a client

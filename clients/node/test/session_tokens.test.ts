@@ -3,31 +3,22 @@
 // shared from the broker's cache, invalidate() on each token source mapping
 // to rejected_token (or a refresh), and ExchangeSessionToken.
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { status } from "@grpc/grpc-js";
 import {
-  Broker, CredentialKind, HeldSessionTokenSource, ScriptTokenSource, SessionTokenSource, TokenCustody, connect,
-  exchangeSessionToken, login, scriptSession,
+  CredentialKind, HeldSessionTokenSource, ScriptTokenSource, SessionTokenSource, TokenCustody, exchangeSessionToken,
+  login, scriptSession,
 } from "../src/index";
-import { Stack, USERS, rejection, totp } from "../src/testing";
+import { USERS, rejection, totp, useStack } from "../src/testing";
 
 const SESSION_TOKEN = CredentialKind.CREDENTIAL_KIND_SESSION_TOKEN;
 
 describe("session tokens and refused tokens", () => {
-  let stack: Stack;
-  let broker: Broker;
-  before(async () => {
-    stack = await Stack.start();
-    broker = connect(stack.brokerAddress);
-  });
-  after(async () => {
-    broker?.close();
-    await stack?.stop();
-  });
+  const world = useStack();
 
   /** The names of the projects /api3/json answers to a read with this session token. */
   async function api3Projects(sessionToken: string): Promise<string[]> {
-    const answer = await fetch(`${stack.siteUrl}/api3/json`, {
+    const answer = await fetch(`${world.stack.siteUrl}/api3/json`, {
       method: "POST", headers: { "content-type": "application/json" },
       body: JSON.stringify({ method_name: "read", params: [{ session_token: sessionToken, reject_if_expired: true },
         { type: "Project", filters: [], return_fields: ["name"] }] }),
@@ -39,26 +30,27 @@ describe("session tokens and refused tokens", () => {
 
   /** The REST projects an access token reads. */
   async function restProjects(accessToken: string): Promise<number> {
-    const answer = await fetch(`${stack.siteUrl}/api/v1/entity/projects`, { headers: { authorization: `Bearer ${accessToken}` } });
+    const answer = await fetch(`${world.stack.siteUrl}/api/v1/entity/projects`,
+      { headers: { authorization: `Bearer ${accessToken}` } });
     return answer.status;
   }
 
-  const pair = async (key: string) => (await stack.stats()).api3.by_method_and_auth[key] ?? 0;
+  const pair = async (key: string) => (await world.stack.stats()).api3.by_method_and_auth[key] ?? 0;
 
   test("a person's session-token login goes through the 2FA step and answers only a session token", async () => {
     const before = await pair("get_session_token.user");
-    const session = await login(broker, USERS.carol.login, USERS.carol.password, () => totp(USERS.carol.secret),
+    const session = await login(world.broker, USERS.carol.login, USERS.carol.password, () => totp(USERS.carol.secret),
       { kind: SESSION_TOKEN });
     assert.ok(session.sessionToken);
     assert.equal(session.accessToken, "");
     assert.equal(session.refreshToken, "");
     assert.equal(session.expireTime, undefined);
     assert.equal(session.principal?.userLogin, "carol");
-    assert.equal(session.siteUrl, stack.siteUrl);
+    assert.equal(session.siteUrl, world.stack.siteUrl);
     assert.equal(await pair("get_session_token.user") - before, 1);
     assert.deepEqual(await api3Projects(session.sessionToken), ["Feature Film A", "Commercial B"]);
 
-    const held = await rejection(login(broker, USERS.carol.login, USERS.carol.password, null,
+    const held = await rejection(login(world.broker, USERS.carol.login, USERS.carol.password, null,
       { code: "8845-2290", kind: SESSION_TOKEN, custody: TokenCustody.TOKEN_CUSTODY_BROKER }));
     assert.equal(held.code, status.INVALID_ARGUMENT);
     assert.equal(held.reason, "INVALID_REQUEST");
@@ -66,8 +58,8 @@ describe("session tokens and refused tokens", () => {
 
   test("a script's session token is shared from the broker's cache and replaced once when reported", async () => {
     const before = await pair("get_session_token.script");
-    const first = new ScriptTokenSource(broker, "ingest-bot", "ingest-bot-key-0001", { kind: SESSION_TOKEN });
-    const second = new ScriptTokenSource(broker, "ingest-bot", "ingest-bot-key-0001", { kind: SESSION_TOKEN });
+    const first = new ScriptTokenSource(world.broker, "ingest-bot", "ingest-bot-key-0001", { kind: SESSION_TOKEN });
+    const second = new ScriptTokenSource(world.broker, "ingest-bot", "ingest-bot-key-0001", { kind: SESSION_TOKEN });
     const token = await first.token();
     assert.equal(await second.token(), token);
     assert.equal(await first.token(), token); // kept: session tokens carry no lifetime
@@ -90,24 +82,26 @@ describe("session tokens and refused tokens", () => {
   });
 
   test("rejectedToken: the cached REST token is replaced, any other token changes nothing", async () => {
-    const grants = async () => (await stack.requests()).client_credentials;
+    const grants = async () => (await world.stack.requests()).client_credentials;
     const before = await grants();
-    const cached = await scriptSession(broker, "render-farm", "render-farm-key-0002");
-    assert.equal(cached.siteUrl, stack.siteUrl);
-    const unchanged = await scriptSession(broker, "render-farm", "render-farm-key-0002", { rejectedToken: "some-other-token" });
+    const cached = await scriptSession(world.broker, "render-farm", "render-farm-key-0002");
+    assert.equal(cached.siteUrl, world.stack.siteUrl);
+    const unchanged = await scriptSession(world.broker, "render-farm", "render-farm-key-0002",
+      { rejectedToken: "some-other-token" });
     assert.equal(unchanged.accessToken, cached.accessToken);
     assert.equal(await grants() - before, 1);
-    const replaced = await scriptSession(broker, "render-farm", "render-farm-key-0002", { rejectedToken: cached.accessToken });
+    const replaced = await scriptSession(world.broker, "render-farm", "render-farm-key-0002",
+      { rejectedToken: cached.accessToken });
     assert.notEqual(replaced.accessToken, cached.accessToken);
     assert.equal(await grants() - before, 2);
     assert.equal(await restProjects(replaced.accessToken), 200);
   });
 
   test("invalidate(token) on a person's sources: a refresh, once, and never for a replaced token", async () => {
-    const refreshes = async () => (await stack.requests()).refresh_token;
-    const session = await login(broker, USERS.erin.login, USERS.erin.password, () => totp(USERS.erin.secret));
+    const refreshes = async () => (await world.stack.requests()).refresh_token;
+    const session = await login(world.broker, USERS.erin.login, USERS.erin.password, () => totp(USERS.erin.secret));
     const base = await refreshes();
-    const tokens = new SessionTokenSource(broker, session);
+    const tokens = new SessionTokenSource(world.broker, session);
     tokens.invalidate(session.accessToken);
     const fresh = await tokens.accessToken();
     assert.notEqual(fresh, session.accessToken);
@@ -115,10 +109,10 @@ describe("session tokens and refused tokens", () => {
     assert.equal(await tokens.accessToken(), fresh);
     assert.equal(await refreshes() - base, 1);
 
-    const held = await login(broker, USERS.frank.login, USERS.frank.password, null,
+    const held = await login(world.broker, USERS.frank.login, USERS.frank.password, null,
       { code: totp(USERS.frank.secret), custody: TokenCustody.TOKEN_CUSTODY_BROKER });
-    const source = new HeldSessionTokenSource(broker, held.sessionId, { siteUrl: held.siteUrl });
-    assert.equal(source.siteUrl, stack.siteUrl);
+    const source = new HeldSessionTokenSource(world.broker, held.sessionId, { siteUrl: held.siteUrl });
+    assert.equal(source.siteUrl, world.stack.siteUrl);
     const token = await source.accessToken();
     assert.equal(await refreshes() - base, 1);
     source.invalidate(token);
@@ -130,29 +124,29 @@ describe("session tokens and refused tokens", () => {
   });
 
   test("ExchangeSessionToken: REST tokens for a session token, held or not; a refused token is INVALID_CREDENTIALS", async () => {
-    const grants = async () => (await stack.requests()).session_token;
+    const grants = async () => (await world.stack.requests()).session_token;
     const before = await grants();
-    const mine = await exchangeSessionToken(broker, await stack.mintSessionToken({ login: USERS.dave.login }));
+    const mine = await exchangeSessionToken(world.broker, await world.stack.mintSessionToken({ login: USERS.dave.login }));
     assert.ok(mine.accessToken && mine.refreshToken);
     assert.equal(mine.sessionId, "");
     assert.equal(mine.principal?.userLogin ?? "", "");
-    assert.equal(mine.siteUrl, stack.siteUrl);
+    assert.equal(mine.siteUrl, world.stack.siteUrl);
     assert.equal(await restProjects(mine.accessToken), 200);
 
-    const held = await exchangeSessionToken(broker, await stack.mintSessionToken({ login: USERS.dave.login }),
+    const held = await exchangeSessionToken(world.broker, await world.stack.mintSessionToken({ login: USERS.dave.login }),
       { custody: TokenCustody.TOKEN_CUSTODY_BROKER });
     assert.match(held.sessionId, /^[0-9a-f]{64}$/);
     assert.equal(held.refreshToken, "");
-    assert.equal(await restProjects(await new HeldSessionTokenSource(broker, held.sessionId).accessToken()), 200);
+    assert.equal(await restProjects(await new HeldSessionTokenSource(world.broker, held.sessionId).accessToken()), 200);
 
-    const refused = await rejection(exchangeSessionToken(broker, "not-a-session-token"));
+    const refused = await rejection(exchangeSessionToken(world.broker, "not-a-session-token"));
     assert.equal(refused.code, status.UNAUTHENTICATED);
     assert.equal(refused.reason, "INVALID_CREDENTIALS");
     assert.ok(!refused.message.includes("not-a-session-token"));
     assert.equal(await grants() - before, 3);
 
     for (const bad of ["", "x".repeat(1025)]) {
-      const error = await rejection(exchangeSessionToken(broker, bad));
+      const error = await rejection(exchangeSessionToken(world.broker, bad));
       assert.equal(error.code, status.INVALID_ARGUMENT);
       assert.equal(error.reason, "INVALID_REQUEST");
     }
