@@ -54,18 +54,40 @@ const v1::ClientInfo* ClientOf(bool has_client, const v1::ClientInfo& client) {
   return has_client ? &client : nullptr;
 }
 
+// The proto's CredentialKind as the domain's.
+TokenKind KindOf(int kind) {
+  return kind == v1::CREDENTIAL_KIND_SESSION_TOKEN ? TokenKind::kSessionToken : TokenKind::kRest;
+}
+
 }  // namespace
 
 BrokerService::BrokerService(const CallerAuthorizer& authorizer, CallerInFlight& in_flight,
-                             LoginFlow& login, CallerSessions& caller_sessions,
-                             HeldSessions& held_sessions, ScriptSessions& scripts, Logger& logger)
-    : authorizer_(authorizer),
-      in_flight_(in_flight),
-      login_(login),
-      caller_sessions_(caller_sessions),
-      held_sessions_(held_sessions),
-      scripts_(scripts),
-      logger_(logger) {}
+                             Flows flows, Logger& logger)
+    : authorizer_(authorizer), in_flight_(in_flight), flows_(flows), logger_(logger) {}
+
+std::function<void(absl::StatusOr<SessionInfo>)> BrokerService::SessionAnswer(
+    UnaryCall* reactor, v1::Session* response) const {
+  return [this, reactor, response](absl::StatusOr<SessionInfo> session) {
+    if (session.ok()) {
+      ToProto(*session, response);
+      response->set_site_url(flows_.sites.SiteUrl(session->site));
+    }
+    reactor->Answer(session.status());
+  };
+}
+
+std::function<void(absl::StatusOr<LoginOutcome>)> BrokerService::LoginAnswer(
+    UnaryCall* reactor, v1::LoginResult* response) const {
+  return [this, reactor, response](absl::StatusOr<LoginOutcome> outcome) {
+    if (outcome.ok()) {
+      ToProto(*outcome, response);
+      if (outcome->has_session) {
+        response->mutable_session()->set_site_url(flows_.sites.SiteUrl(outcome->session.site));
+      }
+    }
+    reactor->Answer(outcome.status());
+  };
+}
 
 std::optional<CallContext> BrokerService::Admit(grpc::CallbackServerContext* context,
                                                 UnaryCall* reactor, const v1::ClientInfo* client,
@@ -113,11 +135,8 @@ grpc::ServerUnaryReactor* BrokerService::BeginLogin(grpc::CallbackServerContext*
     params.password = request->password();
     params.second_factor_code = request->second_factor_code();
     params.custody = request->custody();
-    login_.BeginLogin(std::move(params), *std::move(call),
-                      [reactor, response](absl::StatusOr<LoginOutcome> outcome) {
-                        if (outcome.ok()) ToProto(*outcome, response);
-                        reactor->Answer(outcome.status());
-                      });
+    params.kind = KindOf(request->kind());
+    flows_.login.BeginLogin(std::move(params), *std::move(call), LoginAnswer(reactor, response));
   });
 }
 
@@ -132,12 +151,9 @@ grpc::ServerUnaryReactor* BrokerService::SubmitSecondFactor(
     if (absl::Status valid = ValidateSubmitSecondFactor(*request); !valid.ok()) {
       return Refuse(reactor, Step("submit_second_factor", "", *call), valid, logger_);
     }
-    login_.SubmitSecondFactor(SubmitSecondFactorParams{request->challenge_id(), request->code()},
-                              *std::move(call),
-                              [reactor, response](absl::StatusOr<LoginOutcome> outcome) {
-                                if (outcome.ok()) ToProto(*outcome, response);
-                                reactor->Answer(outcome.status());
-                              });
+    flows_.login.SubmitSecondFactor(
+        SubmitSecondFactorParams{request->challenge_id(), request->code()}, *std::move(call),
+        LoginAnswer(reactor, response));
   });
 }
 
@@ -152,15 +168,12 @@ grpc::ServerUnaryReactor* BrokerService::RefreshSession(grpc::CallbackServerCont
     if (!valid.ok()) {
       return Refuse(reactor, Step("refresh_session", request->site(), *call), valid, logger_);
     }
-    auto answer = [reactor, response](absl::StatusOr<SessionInfo> session) {
-      if (session.ok()) ToProto(*session, response);
-      reactor->Answer(session.status());
-    };
     if (request->has_session_id()) {
-      return held_sessions_.Refresh(request->session_id(), *std::move(call), std::move(answer));
+      return flows_.held_sessions.Refresh(request->session_id(), *std::move(call),
+                                          SessionAnswer(reactor, response));
     }
-    caller_sessions_.Refresh(request->site(), request->refresh_token(), *std::move(call),
-                             std::move(answer));
+    flows_.caller_sessions.Refresh(request->site(), request->refresh_token(), *std::move(call),
+                                   SessionAnswer(reactor, response));
   });
 }
 
@@ -177,12 +190,10 @@ grpc::ServerUnaryReactor* BrokerService::IssueScriptSession(
       event.sudo_as_login = ClipForAudit(request->sudo_as_login());
       return Refuse(reactor, event, valid, logger_);
     }
-    scripts_.Issue(ScriptSessionParams{request->site(), request->script_name(),
-                                       request->script_key(), request->sudo_as_login()},
-                   *std::move(call), [reactor, response](absl::StatusOr<SessionInfo> session) {
-                     if (session.ok()) ToProto(*session, response);
-                     reactor->Answer(session.status());
-                   });
+    flows_.scripts.Issue(ScriptSessionParams{request->site(), request->script_name(),
+                                             request->script_key(), request->sudo_as_login(),
+                                             KindOf(request->kind()), request->rejected_token()},
+                         *std::move(call), SessionAnswer(reactor, response));
   });
 }
 
@@ -198,11 +209,11 @@ grpc::ServerUnaryReactor* BrokerService::GetAccessToken(grpc::CallbackServerCont
     }
     const absl::Duration min_validity = absl::Seconds(request->min_validity().seconds()) +
                                         absl::Nanoseconds(request->min_validity().nanos());
-    held_sessions_.GetAccessToken(request->session_id(), min_validity, *std::move(call),
-                                  [reactor, response](absl::StatusOr<SessionInfo> session) {
-                                    if (session.ok()) ToProto(*session, response);
-                                    reactor->Answer(session.status());
-                                  });
+    flows_.held_sessions.GetAccessToken(request->session_id(), min_validity, *std::move(call),
+                                        [reactor, response](absl::StatusOr<SessionInfo> session) {
+                                          if (session.ok()) ToProto(*session, response);
+                                          reactor->Answer(session.status());
+                                        });
   });
 }
 
@@ -218,11 +229,72 @@ grpc::ServerUnaryReactor* BrokerService::RevokeSession(grpc::CallbackServerConte
       return Refuse(reactor, Step("revoke_session", request->site(), *call), valid, logger_);
     }
     if (request->has_session_id()) {
-      return held_sessions_.Revoke(request->session_id(), *std::move(call),
-                                   [reactor](absl::Status revoked) { reactor->Answer(revoked); });
+      return flows_.held_sessions.Revoke(
+          request->session_id(), *std::move(call),
+          [reactor](absl::Status revoked) { reactor->Answer(revoked); });
     }
-    caller_sessions_.Revoke(request->site(), request->refresh_token(), *std::move(call),
-                            [reactor](absl::Status revoked) { reactor->Answer(revoked); });
+    flows_.caller_sessions.Revoke(request->site(), request->refresh_token(), *std::move(call),
+                                  [reactor](absl::Status revoked) { reactor->Answer(revoked); });
+  });
+}
+
+grpc::ServerUnaryReactor* BrokerService::ExchangeSessionToken(
+    grpc::CallbackServerContext* context, const v1::ExchangeSessionTokenRequest* request,
+    v1::Session* response) {
+  return Serve(context, logger_, "ExchangeSessionToken", [&](UnaryCall* reactor) {
+    std::optional<CallContext> call =
+        Admit(context, reactor, nullptr, "ExchangeSessionToken", "exchange_session_token");
+    if (!call) return;
+    if (absl::Status valid = ValidateExchangeSessionToken(*request); !valid.ok()) {
+      return Refuse(reactor, Step("exchange_session_token", request->site(), *call), valid,
+                    logger_);
+    }
+    flows_.exchange.Exchange(request->site(), request->session_token(), request->custody(),
+                             *std::move(call), SessionAnswer(reactor, response));
+  });
+}
+
+grpc::ServerUnaryReactor* BrokerService::BeginBrowserLogin(
+    grpc::CallbackServerContext* context, const v1::BeginBrowserLoginRequest* request,
+    v1::BrowserLoginChallenge* response) {
+  return Serve(context, logger_, "BeginBrowserLogin", [&](UnaryCall* reactor) {
+    std::optional<CallContext> call =
+        Admit(context, reactor, nullptr, "BeginBrowserLogin", "begin_browser_login");
+    if (!call) return;
+    if (absl::Status valid = ValidateBeginBrowserLogin(*request); !valid.ok()) {
+      return Refuse(reactor, Step("begin_browser_login", request->site(), *call), valid, logger_);
+    }
+    BeginBrowserLoginParams params{request->site(), request->app_name(), request->machine_id(),
+                                   KindOf(request->kind()), request->custody()};
+    flows_.browser_login.Begin(std::move(params), *std::move(call),
+                               [reactor, response](absl::StatusOr<BrowserLoginInfo> started) {
+                                 if (started.ok()) {
+                                   response->set_request_id(started->request_id);
+                                   response->set_approval_url(started->approval_url);
+                                   ToTimestamp(started->expire_time,
+                                               response->mutable_expire_time());
+                                 }
+                                 reactor->Answer(started.status());
+                               });
+  });
+}
+
+grpc::ServerUnaryReactor* BrokerService::CompleteBrowserLogin(
+    grpc::CallbackServerContext* context, const v1::CompleteBrowserLoginRequest* request,
+    v1::Session* response) {
+  return Serve(context, logger_, "CompleteBrowserLogin", [&](UnaryCall* reactor) {
+    std::optional<CallContext> call =
+        Admit(context, reactor, nullptr, "CompleteBrowserLogin", "complete_browser_login");
+    if (!call) return;
+    if (absl::Status valid = ValidateCompleteBrowserLogin(*request); !valid.ok()) {
+      return Refuse(reactor, Step("complete_browser_login", "", *call), valid, logger_);
+    }
+    std::optional<absl::Duration> wait;
+    if (request->has_wait()) {
+      wait = absl::Seconds(request->wait().seconds()) + absl::Nanoseconds(request->wait().nanos());
+    }
+    flows_.browser_login.Complete(request->request_id(), wait, *std::move(call),
+                                  SessionAnswer(reactor, response));
   });
 }
 

@@ -10,10 +10,12 @@
 #include "broker/api/caller_authorizer.h"
 #include "broker/api/unary_call.h"
 #include "broker/limits/caller_in_flight.h"
+#include "broker/login/browser_login.h"
 #include "broker/login/login_flow.h"
 #include "broker/scripts/script_sessions.h"
 #include "broker/sessions/caller_sessions.h"
 #include "broker/sessions/held_sessions.h"
+#include "broker/sessions/session_token_exchange.h"
 #include "broker/telemetry/logger.h"
 #include "credbroker/v1/broker.grpc.pb.h"
 
@@ -21,9 +23,20 @@ namespace credbroker {
 
 class BrokerService final : public v1::CredentialBroker::CallbackService {
  public:
-  BrokerService(const CallerAuthorizer& authorizer, CallerInFlight& in_flight, LoginFlow& login,
-                CallerSessions& caller_sessions, HeldSessions& held_sessions,
-                ScriptSessions& scripts, Logger& logger);
+  // The domain parts each method hands its calls to.
+  struct Flows {
+    LoginFlow& login;
+    CallerSessions& caller_sessions;
+    HeldSessions& held_sessions;
+    ScriptSessions& scripts;
+    SessionTokenExchange& exchange;
+    BrowserLogin& browser_login;
+    // Names each session's site_url.
+    const SiteClient& sites;
+  };
+
+  BrokerService(const CallerAuthorizer& authorizer, CallerInFlight& in_flight, Flows flows,
+                Logger& logger);
 
   grpc::ServerUnaryReactor* BeginLogin(grpc::CallbackServerContext* context,
                                        const v1::BeginLoginRequest* request,
@@ -43,6 +56,15 @@ class BrokerService final : public v1::CredentialBroker::CallbackService {
   grpc::ServerUnaryReactor* RevokeSession(grpc::CallbackServerContext* context,
                                           const v1::RevokeSessionRequest* request,
                                           v1::RevokeSessionResponse* response) override;
+  grpc::ServerUnaryReactor* ExchangeSessionToken(grpc::CallbackServerContext* context,
+                                                 const v1::ExchangeSessionTokenRequest* request,
+                                                 v1::Session* response) override;
+  grpc::ServerUnaryReactor* BeginBrowserLogin(grpc::CallbackServerContext* context,
+                                              const v1::BeginBrowserLoginRequest* request,
+                                              v1::BrowserLoginChallenge* response) override;
+  grpc::ServerUnaryReactor* CompleteBrowserLogin(grpc::CallbackServerContext* context,
+                                                 const v1::CompleteBrowserLoginRequest* request,
+                                                 v1::Session* response) override;
 
  private:
   // Identifies the caller, checks it may call `method` and has a free
@@ -51,13 +73,15 @@ class BrokerService final : public v1::CredentialBroker::CallbackService {
   std::optional<CallContext> Admit(grpc::CallbackServerContext* context, UnaryCall* reactor,
                                    const v1::ClientInfo* client, const char* method,
                                    const char* step);
+  // Answers the call with `session` (plus its site's URL) or its error.
+  std::function<void(absl::StatusOr<SessionInfo>)> SessionAnswer(UnaryCall* reactor,
+                                                                 v1::Session* response) const;
+  std::function<void(absl::StatusOr<LoginOutcome>)> LoginAnswer(UnaryCall* reactor,
+                                                                v1::LoginResult* response) const;
 
   const CallerAuthorizer& authorizer_;
   CallerInFlight& in_flight_;
-  LoginFlow& login_;
-  CallerSessions& caller_sessions_;
-  HeldSessions& held_sessions_;
-  ScriptSessions& scripts_;
+  const Flows flows_;
   Logger& logger_;
 };
 

@@ -1,4 +1,6 @@
-// Timestamps are whole milliseconds: finer precision would be invented.
+// Timestamps are whole milliseconds: finer precision would be invented. A
+// session token has no lifetime, so its Session has no expire_time rather
+// than an invented one.
 #include "broker/api/proto_conversion.h"
 
 namespace credbroker {
@@ -10,9 +12,13 @@ void ToTimestamp(absl::Time time, google::protobuf::Timestamp* out) {
 }
 
 void ToProto(const SessionInfo& session, v1::Session* out) {
-  out->set_access_token(session.access_token);
-  out->set_token_type(session.token_type);
-  ToTimestamp(session.expire_time, out->mutable_expire_time());
+  if (!session.session_token.empty()) {
+    out->set_session_token(session.session_token);
+  } else {
+    out->set_access_token(session.access_token);
+    out->set_token_type(session.token_type);
+    ToTimestamp(session.expire_time, out->mutable_expire_time());
+  }
   out->set_refresh_token(session.refresh_token);
   out->mutable_principal()->set_user_login(session.principal.user_login);
   out->mutable_principal()->set_script_name(session.principal.script_name);

@@ -8,6 +8,7 @@
 #include "absl/strings/string_view.h"
 #include "broker/common/errors.h"
 #include "broker/common/status_macros.h"
+#include "broker/login/browser_login_record.h"
 #include "broker/login/challenge.h"
 
 namespace credbroker {
@@ -119,6 +120,27 @@ absl::Status CheckChallengeId(absl::string_view id) {
   return absl::OkStatus();
 }
 
+// A known CredentialKind; a session token is the caller's to hold, never the
+// broker's (it has no refresh token for the broker to keep).
+absl::Status CheckKind(int kind, int custody) {
+  if (!v1::CredentialKind_IsValid(kind)) {
+    return Invalid(absl::StrCat("kind ", kind, " is not a known CredentialKind"));
+  }
+  if (kind == v1::CREDENTIAL_KIND_SESSION_TOKEN && custody == v1::TOKEN_CUSTODY_BROKER) {
+    return Invalid(
+        "kind CREDENTIAL_KIND_SESSION_TOKEN is held by the caller only: use "
+        "TOKEN_CUSTODY_CALLER, or CREDENTIAL_KIND_REST with TOKEN_CUSTODY_BROKER");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckCustody(int custody) {
+  if (!v1::TokenCustody_IsValid(custody)) {
+    return Invalid(absl::StrCat("custody ", custody, " is not a known TokenCustody"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status ValidateBeginLogin(const v1::BeginLoginRequest& request) {
@@ -126,9 +148,8 @@ absl::Status ValidateBeginLogin(const v1::BeginLoginRequest& request) {
   RETURN_IF_ERROR(CheckUsername(request.username()));
   RETURN_IF_ERROR(CheckPassword(request.password()));
   RETURN_IF_ERROR(CheckCode("second_factor_code", request.second_factor_code(), false));
-  if (!v1::TokenCustody_IsValid(request.custody())) {
-    return Invalid(absl::StrCat("custody ", request.custody(), " is not a known TokenCustody"));
-  }
+  RETURN_IF_ERROR(CheckCustody(request.custody()));
+  RETURN_IF_ERROR(CheckKind(request.kind(), request.custody()));
   return CheckClient(request.client());
 }
 
@@ -155,7 +176,14 @@ absl::Status ValidateIssueScriptSession(const v1::IssueScriptSessionRequest& req
   RETURN_IF_ERROR(CheckName("site", request.site(), false));
   RETURN_IF_ERROR(CheckName("script_name", request.script_name(), true));
   RETURN_IF_ERROR(CheckOpaqueSecret("script_key", request.script_key(), false));
-  return CheckSudoAsLogin(request.sudo_as_login());
+  RETURN_IF_ERROR(CheckSudoAsLogin(request.sudo_as_login()));
+  RETURN_IF_ERROR(CheckKind(request.kind(), v1::TOKEN_CUSTODY_CALLER));
+  if (request.kind() == v1::CREDENTIAL_KIND_SESSION_TOKEN && !request.sudo_as_login().empty()) {
+    return Invalid(
+        "sudo_as_login cannot be given with kind CREDENTIAL_KIND_SESSION_TOKEN: a session token "
+        "acts as its script; pass sudo_as_login to shotgun_api3 itself");
+  }
+  return CheckOpaqueSecret("rejected_token", request.rejected_token(), false);
 }
 
 absl::Status ValidateGetAccessToken(const v1::GetAccessTokenRequest& request) {
@@ -178,6 +206,42 @@ absl::Status ValidateRevokeSession(const v1::RevokeSessionRequest& request) {
       break;
   }
   return Invalid("session_id or refresh_token is required");
+}
+
+}  // namespace credbroker
+
+namespace credbroker {
+
+absl::Status ValidateExchangeSessionToken(const v1::ExchangeSessionTokenRequest& request) {
+  RETURN_IF_ERROR(CheckName("site", request.site(), false));
+  RETURN_IF_ERROR(CheckOpaqueSecret("session_token", request.session_token(), true));
+  return CheckCustody(request.custody());
+}
+
+absl::Status ValidateBeginBrowserLogin(const v1::BeginBrowserLoginRequest& request) {
+  RETURN_IF_ERROR(CheckName("site", request.site(), false));
+  RETURN_IF_ERROR(CheckName("app_name", request.app_name(), false));
+  RETURN_IF_ERROR(CheckName("machine_id", request.machine_id(), false));
+  RETURN_IF_ERROR(CheckCustody(request.custody()));
+  return CheckKind(request.kind(), request.custody());
+}
+
+absl::Status ValidateCompleteBrowserLogin(const v1::CompleteBrowserLoginRequest& request) {
+  if (request.request_id().empty()) return Invalid("request_id is required");
+  if (!IsWellFormedBrowserLoginId(request.request_id())) {
+    return Invalid(
+        "request_id is malformed: it must be the 64 hex characters BeginBrowserLogin returned");
+  }
+  if (request.has_wait()) {
+    const google::protobuf::Duration& wait = request.wait();
+    if (wait.seconds() < 0 || wait.nanos() < 0 || wait.nanos() > 999'999'999 ||
+        wait.seconds() > kMaxBrowserLoginWaitSeconds ||
+        (wait.seconds() == kMaxBrowserLoginWaitSeconds && wait.nanos() > 0)) {
+      return Invalid(
+          absl::StrCat("wait must be between 0 and ", kMaxBrowserLoginWaitSeconds, " seconds"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace credbroker

@@ -22,7 +22,7 @@ struct ReasonRow {
   absl::StatusCode code;
 };
 
-constexpr std::array<ReasonRow, 19> kReasons = {{
+constexpr std::array<ReasonRow, 20> kReasons = {{
     {Reason::kInvalidRequest, "INVALID_REQUEST", absl::StatusCode::kInvalidArgument},
     {Reason::kUnknownSite, "UNKNOWN_SITE", absl::StatusCode::kNotFound},
     {Reason::kInvalidCredentials, "INVALID_CREDENTIALS", absl::StatusCode::kUnauthenticated},
@@ -41,6 +41,7 @@ constexpr std::array<ReasonRow, 19> kReasons = {{
     {Reason::kStoreUnavailable, "STORE_UNAVAILABLE", absl::StatusCode::kUnavailable},
     {Reason::kNotImplemented, "NOT_IMPLEMENTED", absl::StatusCode::kUnimplemented},
     {Reason::kTooManyRequests, "TOO_MANY_REQUESTS", absl::StatusCode::kResourceExhausted},
+    {Reason::kApprovalPending, "APPROVAL_PENDING", absl::StatusCode::kFailedPrecondition},
     {Reason::kSecondFactorRequired, "SECOND_FACTOR_REQUIRED",
      absl::StatusCode::kFailedPrecondition},
 }};

@@ -32,6 +32,8 @@ enum class Reason {
   kNotImplemented,
   // One caller has too many calls in flight at once.
   kTooManyRequests,
+  // A browser-approved login not approved yet when the wait ended.
+  kApprovalPending,
   // Internal only: the site asked for a second factor (code 106). The login
   // flow turns it into a challenge; it never reaches a caller.
   kSecondFactorRequired,

@@ -17,7 +17,10 @@ struct Principal {
 struct SessionInfo {
   std::string access_token;
   std::string token_type = "Bearer";
+  // Of the access token; a session token has none.
   absl::Time expire_time;
+  // Instead of the REST tokens, for the clients of /api3/json.
+  std::string session_token;
   // Only for a person's login with caller custody.
   std::string refresh_token;
   // Only with broker custody.

@@ -284,7 +284,8 @@ absl::Status ParseTopLevel(const YAML::Node& root, Config* config) {
                                   "server",
                                   "store",
                                   "reflection",
-                                  "sessions"}));
+                                  "sessions",
+                                  "browser_login"}));
   RETURN_IF_ERROR(ReadString(root, "listen", "", &config->listen));
   RETURN_IF_ERROR(ReadString(root, "default_site", "", &config->default_site));
   RETURN_IF_ERROR(ReadString(root, "health_listen", "", &config->health_listen));
@@ -379,13 +380,32 @@ absl::Status ParseTopLevel(const YAML::Node& root, Config* config) {
     }
   }
   if (const YAML::Node scripts = root["script_tokens"]) {
-    RETURN_IF_ERROR(
-        CheckKnownKeys(scripts, "script_tokens", {"min_validity_seconds", "renew_after_percent"}));
+    RETURN_IF_ERROR(CheckKnownKeys(
+        scripts, "script_tokens",
+        {"min_validity_seconds", "renew_after_percent", "session_token_reuse_seconds"}));
     RETURN_IF_ERROR(ReadSeconds(scripts, "min_validity_seconds", "script_tokens.", 0, 3600,
                                 &config->script_token_min_validity));
     int percent = 80;
     RETURN_IF_ERROR(ReadInt(scripts, "renew_after_percent", "script_tokens.", 10, 95, &percent));
     config->script_token_renew_after = percent / 100.0;
+    // Above min_validity, or a reused session token would never be served.
+    RETURN_IF_ERROR(ReadSeconds(scripts, "session_token_reuse_seconds", "script_tokens.", 120,
+                                7 * 86400, &config->session_token_reuse));
+  }
+  if (const YAML::Node browser = root["browser_login"]) {
+    RETURN_IF_ERROR(
+        CheckKnownKeys(browser, "browser_login", {"app_name", "machine_id", "poll_interval_ms"}));
+    RETURN_IF_ERROR(ReadString(browser, "app_name", "browser_login.", &config->browser_app_name));
+    RETURN_IF_ERROR(
+        ReadString(browser, "machine_id", "browser_login.", &config->browser_machine_id));
+    RETURN_IF_ERROR(ReadMillis(browser, "poll_interval_ms", "browser_login.", 10, 60000,
+                               &config->browser_poll_interval));
+    if (config->browser_app_name.empty() || config->browser_app_name.size() > 256) {
+      return KeyError("browser_login.app_name", "must be 1 to 256 characters");
+    }
+    if (config->browser_machine_id.size() > 256) {
+      return KeyError("browser_login.machine_id", "must be at most 256 characters");
+    }
   }
   return absl::OkStatus();
 }

@@ -76,6 +76,14 @@ struct Config {
   absl::Duration script_token_min_validity = absl::Seconds(60);
   // Share of a script token's lifetime after which it is renewed.
   double script_token_renew_after = 0.8;
+  // How long a script's session token (which has no lifetime) is reused.
+  absl::Duration session_token_reuse = absl::Hours(1);
+  // Browser-approved logins: the name and machine shown on the approval page
+  // when the caller gives none (empty machine: this host's name), and how
+  // often the site is asked whether the person approved.
+  std::string browser_app_name = "credential-broker";
+  std::string browser_machine_id;
+  absl::Duration browser_poll_interval = absl::Seconds(2);
   // Who callers are (mTLS, service tokens); empty: everyone is "anonymous".
   CallerAuthSettings callers;
   // Off loopback, callers must be identified unless this says otherwise.

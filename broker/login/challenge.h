@@ -11,6 +11,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "broker/crypto/sealer.h"
+#include "broker/upstream/site_client.h"
 
 namespace credbroker {
 
@@ -31,6 +32,8 @@ struct ChallengeRecord {
   int attempts_left = 0;
   absl::Time expire_time;
   std::string client_address;
+  // What the login hands out: REST tokens or a session token.
+  TokenKind kind = TokenKind::kRest;
 };
 
 // Challenge ids are 256 random bits as 64 lowercase hex characters.

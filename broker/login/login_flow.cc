@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "broker/common/errors.h"
 #include "broker/common/random.h"
+#include "broker/sessions/custody.h"
 #include "broker/telemetry/audit.h"
 #include "broker/upstream/site_resolution.h"
 
@@ -19,8 +20,6 @@ namespace {
 
 void Wipe(std::string& s) { OPENSSL_cleanse(s.data(), s.size()); }
 
-// credbroker.v1.TokenCustody's TOKEN_CUSTODY_BROKER.
-constexpr int kBrokerCustody = 2;
 // Every open challenge's id, expiring with it, so any replica can count them.
 constexpr char kOpenChallengesKey[] = "challenges-open";
 
@@ -77,12 +76,8 @@ LoginOutcome LoginFlow::SessionOutcome(const TokenGrant& grant, const std::strin
                                        const std::string& username) const {
   LoginOutcome outcome;
   outcome.has_session = true;
-  outcome.session.access_token = grant.access_token;
-  outcome.session.token_type = grant.token_type;
-  outcome.session.expire_time = clock_.Now() + grant.expires_in;
-  outcome.session.refresh_token = grant.refresh_token;
+  outcome.session = SessionFromGrant(grant, site, clock_.Now());
   outcome.session.principal.user_login = username;
-  outcome.session.site = site;
   return outcome;
 }
 
@@ -92,18 +87,14 @@ std::string LoginFlow::ChallengesKey(absl::string_view site, absl::string_view u
 
 void LoginFlow::Deliver(LoginOutcome outcome, int custody, const CallContext& call,
                         std::function<void(absl::StatusOr<LoginOutcome>)> then) {
-  if (custody != kBrokerCustody) return then(std::move(outcome));
-  if (held_ == nullptr) {
-    return then(BrokerError(Reason::kNotImplemented, "broker custody is not available here"));
-  }
-  held_->Keep(std::move(outcome.session), call,
-              [then = std::move(then)](absl::StatusOr<SessionInfo> kept) {
-                if (!kept.ok()) return then(kept.status());
-                LoginOutcome held;
-                held.has_session = true;
-                held.session = *std::move(kept);
-                then(std::move(held));
-              });
+  DeliverSession(held_, std::move(outcome.session), custody, call,
+                 [then = std::move(then)](absl::StatusOr<SessionInfo> delivered) {
+                   if (!delivered.ok()) return then(delivered.status());
+                   LoginOutcome done;
+                   done.has_session = true;
+                   done.session = *std::move(delivered);
+                   then(std::move(done));
+                 });
 }
 
 // ---- BeginLogin ----
@@ -150,6 +141,7 @@ void LoginFlow::SendPassword(std::shared_ptr<BeginState> state) {
   request.username = state->params.username;
   request.password = state->params.password;
   request.auth_token = state->params.second_factor_code;
+  request.kind = state->params.kind;
   SendPasswordGrant(state->site, std::move(request), state->call, state->reservation,
                     [this, state](absl::StatusOr<TokenGrant> grant, absl::StatusOr<int> left) {
                       OnBeginAnswer(state, std::move(grant), left);
@@ -207,6 +199,7 @@ void LoginFlow::StoreChallenge(std::shared_ptr<BeginState> state, const std::str
   record.attempts_left = settings_.challenge_attempts;
   record.expire_time = clock_.Now() + settings_.challenge_lifetime;
   record.client_address = state->call.client_address;
+  record.kind = state->params.kind;
 
   LoginOutcome outcome;
   outcome.challenge = ChallengeInfo{id, record.expire_time, record.attempts_left};
@@ -294,6 +287,7 @@ void LoginFlow::SendCode(std::shared_ptr<SubmitState> state) {
   request.username = state->record.username;
   request.password = state->record.password;
   request.auth_token = state->params.code;
+  request.kind = state->record.kind;
   SendPasswordGrant(state->record.site, std::move(request), state->call, state->reservation,
                     [this, state](absl::StatusOr<TokenGrant> grant, absl::StatusOr<int> left) {
                       OnSubmitAnswer(state, std::move(grant), left);

@@ -39,6 +39,8 @@ struct BeginLoginParams {
   std::string second_factor_code;
   // The proto's TokenCustody number, carried through the challenge.
   int custody = 0;
+  // REST tokens or a session token (/api3/json get_session_token).
+  TokenKind kind = TokenKind::kRest;
   ~BeginLoginParams();
 };
 

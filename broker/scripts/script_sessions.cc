@@ -16,10 +16,15 @@ namespace credbroker {
 namespace {
 
 constexpr char kKeyringMarker[] = "keyring";
+// What a session token acts as: its script, and through shotgun_api3's own
+// sudo_as_login anyone the script may act as. The policy must grant "*".
+constexpr char kAnyUser[] = "*";
 
 std::string CacheKey(const std::string& site, const std::string& script,
-                     const std::string& key_part, const std::string& sudo_as) {
-  return absl::StrCat(site, "\n", script, "\n", key_part, "\n", sudo_as);
+                     const std::string& key_part, const std::string& sudo_as, TokenKind kind) {
+  // REST keys are as before, so replicas of the version before share them.
+  return absl::StrCat(site, "\n", script, "\n", key_part, "\n", sudo_as,
+                      kind == TokenKind::kSessionToken ? "\nsession-token" : "");
 }
 
 // A random RFC 4122 version 4 UUID: the session_uuid the site records.
@@ -67,11 +72,18 @@ absl::Status ScriptSessions::CheckAllowed(const ScriptSessionParams& params,
                                                                "script '",
                                                                params.script_name, "'"));
   }
+  const bool session_token = params.kind == TokenKind::kSessionToken;
   if ((keyring || settings_.callers_identified) &&
-      !policy->AllowsSudo(call.caller, params.sudo_as_login)) {
+      !policy->AllowsSudo(call.caller, session_token ? kAnyUser : params.sudo_as_login)) {
     return BrokerError(
         Reason::kCallerNotAllowed,
-        absl::StrCat("caller '", call.caller, "' may not act as '", params.sudo_as_login, "'"));
+        session_token
+            ? absl::StrCat("caller '", call.caller, "' may not hold a session token for script '",
+                           params.script_name,
+                           "': its holder can act as any user, and the policy does not grant "
+                           "sudo_as \"*\"")
+            : absl::StrCat("caller '", call.caller, "' may not act as '", params.sudo_as_login,
+                           "'"));
   }
   if (keyring && (keyring_ == nullptr || !keyring_->KeyFor(params.script_name))) {
     return NoKeyFor(params.script_name);
@@ -84,6 +96,7 @@ void ScriptSessions::Issue(ScriptSessionParams params, CallContext call, Session
   event.script_name = params.script_name;
   event.sudo_as_login = params.sudo_as_login;
   event.outcome = "session";
+  if (params.kind == TokenKind::kSessionToken) event.credential = "session_token";
 
   absl::StatusOr<std::string> site = ResolveSite(sites_, settings_.default_site, params.site);
   absl::Status refused = CheckAllowed(params, call);
@@ -97,17 +110,19 @@ void ScriptSessions::Issue(ScriptSessionParams params, CallContext call, Session
   event.site = *site;
 
   const bool from_keyring = params.script_key.empty();
-  const std::string key =
-      CacheKey(*site, params.script_name,
-               from_keyring ? kKeyringMarker : Sha256Hex(params.script_key), params.sudo_as_login);
+  const std::string key = CacheKey(*site, params.script_name,
+                                   from_keyring ? kKeyringMarker : Sha256Hex(params.script_key),
+                                   params.sudo_as_login, params.kind);
   // The fetch runs now and, for keyring entries, again at each background
   // renewal; it reads the keyring each time, so a rotated key is used at once.
   TokenCache::Fetch fetch = [this, site = *site, script = params.script_name,
                              caller_key = params.script_key, sudo_as = params.sudo_as_login,
-                             deadline = call.deadline,
+                             deadline = call.deadline, kind = params.kind,
+                             rejected = params.rejected_token,
                              from_keyring](SiteClient::TokenCallback fetched) {
     TokenRequest request;
     request.grant = GrantType::kClientCredentials;
+    request.kind = kind;
     request.script_name = script;
     request.sudo_as_login = sudo_as;
     request.session_uuid = NewSessionUuid();
@@ -121,13 +136,23 @@ void ScriptSessions::Issue(ScriptSessionParams params, CallContext call, Session
     // A background renewal has no caller waiting: give it the site's own timeout.
     const absl::Time when = from_keyring ? absl::InfiniteFuture() : deadline;
     SharedTokens::SiteCall site_call = [this, site, request, when](SiteClient::TokenCallback cb) {
-      sites_.RequestToken(site, request, when, std::move(cb));
+      if (request.kind == TokenKind::kRest) {
+        return sites_.RequestToken(site, request, when, std::move(cb));
+      }
+      // The reuse time stands in for the lifetime the site does not tell.
+      sites_.RequestToken(site, request, when,
+                          [reuse = settings_.session_token_reuse,
+                           cb = std::move(cb)](absl::StatusOr<TokenGrant> grant) {
+                            if (grant.ok()) grant->expires_in = reuse;
+                            cb(std::move(grant));
+                          });
     };
     if (shared_ == nullptr) return site_call(std::move(fetched));
     // Named by a digest of the key actually used: a rotated key shares
     // nothing with the old one, and no name or key appears in the store.
-    shared_->Fetch(Sha256Hex(CacheKey(site, script, Sha256Hex(request.script_key), sudo_as)),
-                   std::move(site_call), std::move(fetched));
+    shared_->Fetch(
+        Sha256Hex(CacheKey(site, script, Sha256Hex(request.script_key), sudo_as, request.kind)),
+        std::move(site_call), std::move(fetched), rejected);
   };
   cache_.GetOrFetch(
       key, fetch,
@@ -138,13 +163,14 @@ void ScriptSessions::Issue(ScriptSessionParams params, CallContext call, Session
         SessionInfo session;
         session.access_token = token->grant.access_token;
         session.token_type = token->grant.token_type;
+        session.session_token = token->grant.session_token;
         session.expire_time = token->expire_time;
         session.principal.script_name = script_name;
         session.principal.sudo_as_login = sudo_as_login;
         session.site = site;
         done(std::move(session));
       },
-      /*renew_in_background=*/from_keyring);
+      /*renew_in_background=*/from_keyring, params.rejected_token);
 }
 
 }  // namespace credbroker

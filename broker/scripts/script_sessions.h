@@ -24,6 +24,10 @@ struct ScriptSessionParams {
   std::string script_name;
   std::string script_key;  // empty: the keyring's
   std::string sudo_as_login;
+  // REST tokens, or a session token (then sudo_as_login is empty).
+  TokenKind kind = TokenKind::kRest;
+  // A token the caller found refused: dropped if it is the cached one.
+  std::string rejected_token;
 };
 
 struct ScriptSessionSettings {
@@ -31,6 +35,9 @@ struct ScriptSessionSettings {
   // Callers are identified (mTLS or service tokens): the policy then also
   // limits which users a caller with its own key may act as.
   bool callers_identified = false;
+  // Session tokens come with no lifetime: one is reused this long, or until
+  // a caller reports it rejected.
+  absl::Duration session_token_reuse = absl::Hours(1);
 };
 
 class ScriptSessions {

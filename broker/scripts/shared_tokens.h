@@ -38,15 +38,19 @@ class SharedTokens {
   // A token for `share_key` (which must name the script's key by digest, so
   // a rotated key never finds the old key's token): from the store when a
   // fresh one is there, else from `site_call`, made by one replica at a time.
-  // When the store cannot be reached, calls the site directly.
-  void Fetch(const std::string& share_key, SiteCall site_call, SiteClient::TokenCallback done);
+  // When the store cannot be reached, calls the site directly. A stored token
+  // equal to `rejected` (a caller found it refused) counts as not there, so
+  // replicas that hear of the same rejection share one fresh site call.
+  void Fetch(const std::string& share_key, SiteCall site_call, SiteClient::TokenCallback done,
+             const std::string& rejected = std::string());
 
  private:
-  struct Shared;
-  void Look(const std::string& share_key, std::function<void(absl::StatusOr<TokenGrant>)> then);
-  void TakeLease(const std::string& share_key, SiteCall site_call, SiteClient::TokenCallback done,
-                 absl::Time give_up);
-  void FetchUnderLease(const std::string& share_key, const std::string& lease, SiteCall site_call,
+  void Look(const std::string& share_key, const std::string& rejected,
+            std::function<void(absl::StatusOr<TokenGrant>)> then);
+  void TakeLease(const std::string& share_key, const std::string& rejected, SiteCall site_call,
+                 SiteClient::TokenCallback done, absl::Time give_up);
+  void FetchUnderLease(const std::string& share_key, const std::string& rejected,
+                       const std::string& lease, SiteCall site_call,
                        SiteClient::TokenCallback done);
 
   const SharedTokenSettings settings_;

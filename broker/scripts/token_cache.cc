@@ -1,6 +1,8 @@
 // Waiters are called outside the lock so that they may use the cache again.
 #include "broker/scripts/token_cache.h"
 
+#include <openssl/crypto.h>
+
 #include <optional>
 
 #include "broker/telemetry/metrics.h"
@@ -11,6 +13,12 @@ namespace {
 // After a failed background renewal, try again this often (or sooner, at a
 // quarter of what remains of the token).
 constexpr absl::Duration kRenewalRetry = absl::Seconds(30);
+
+// Compared in constant time: a caller must not learn the cached token byte by
+// byte from how long a rejection takes.
+bool SameToken(const std::string& a, const std::string& b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
 
 }  // namespace
 
@@ -39,7 +47,7 @@ std::shared_ptr<TokenCache::Flight> TokenCache::NewFlight(Entry& entry) {
 }
 
 void TokenCache::GetOrFetch(const std::string& key, const Fetch& fetch, TokenCallback done,
-                            bool renew_in_background) {
+                            bool renew_in_background, const std::string& rejected) {
   std::optional<CachedToken> hit;
   std::shared_ptr<Flight> started;
   {
@@ -47,6 +55,10 @@ void TokenCache::GetOrFetch(const std::string& key, const Fetch& fetch, TokenCal
     const absl::Time now = clock_.Now();
     Entry& entry = entries_[key];
     entry.last_used = now;
+    if (!rejected.empty() && entry.has_token &&
+        SameToken(GrantedToken(entry.token.grant), rejected)) {
+      entry.has_token = false;
+    }
     if (renew_in_background) entry.renewal = fetch;
     if (Usable(entry, now)) {
       hit = entry.token;

@@ -8,6 +8,10 @@
 // function are also renewed in the background, as long as someone asked for
 // them since their last fetch. If renewal fails (the site is down), the
 // current token keeps being served while it meets `min_validity`.
+//
+// A caller that found the cached token refused by the site names it as
+// rejected: the entry drops it and fetches anew, and callers naming the same
+// token meanwhile join that one fetch. Naming any other token changes nothing.
 #pragma once
 
 #include <functional>
@@ -48,8 +52,9 @@ class TokenCache {
   // `fetch` gets a token for `key` when needed. With `renew_in_background`,
   // the cache keeps `fetch` and calls it again by itself before expiry: it
   // must then look up everything it needs (the current key) when called.
+  // A non-empty `rejected` equal to the cached token drops it first.
   void GetOrFetch(const std::string& key, const Fetch& fetch, TokenCallback done,
-                  bool renew_in_background = false);
+                  bool renew_in_background = false, const std::string& rejected = std::string());
   // Drops every entry whose key satisfies `matches` (e.g. a script whose key
   // changed). Fetches under way still answer their waiters.
   void DropIf(const std::function<bool(const std::string&)>& matches);

@@ -6,6 +6,7 @@
 #include <grpcpp/security/tls_certificate_provider.h>
 #include <grpcpp/security/tls_credentials_options.h>
 #include <openssl/crypto.h>
+#include <unistd.h>
 
 #include <filesystem>
 
@@ -135,6 +136,21 @@ HeldSessionSettings MakeHeldSessionSettings(const Config& config) {
   return settings;
 }
 
+BrowserLoginSettings MakeBrowserLoginSettings(const Config& config) {
+  BrowserLoginSettings settings;
+  settings.default_site = config.default_site;
+  settings.app_name = config.browser_app_name;
+  settings.machine_id = config.browser_machine_id;
+  if (settings.machine_id.empty()) {
+    char host[256] = {};
+    settings.machine_id = gethostname(host, sizeof(host) - 1) == 0 && host[0] != '\0'
+                              ? std::string(host)
+                              : std::string("credential-broker");
+  }
+  settings.poll_interval = config.browser_poll_interval;
+  return settings;
+}
+
 LoginSettings MakeLoginSettings(const Config& config) {
   LoginSettings settings;
   settings.default_site = config.default_site;
@@ -189,6 +205,9 @@ BrokerServer::BrokerServer(const Config& config, Logger& logger, Sealer sealer,
       caller_sessions_(config.default_site, sites_, clock_, logger),
       held_sessions_(MakeHeldSessionSettings(config), sites_, *store_, sealer_, clock_, scheduler_,
                      logger),
+      exchange_(config.default_site, sites_, clock_, logger, &held_sessions_),
+      browser_login_(MakeBrowserLoginSettings(config), sites_, *store_, sealer_, clock_, scheduler_,
+                     logger, exchange_),
       policy_(config.policy_file),
       keyring_(config.keyring_dir.empty() ? nullptr
                                           : std::make_unique<Keyring>(config.keyring_dir)),
@@ -203,10 +222,13 @@ BrokerServer::BrokerServer(const Config& config, Logger& logger, Sealer sealer,
                                                    LongestSiteCall(config) + absl::Seconds(30)},
                                *store_, sealer_, clock_, scheduler_)
                          : nullptr),
-      scripts_(ScriptSessionSettings{config.default_site, config.callers.enabled()}, sites_,
-               token_cache_, keyring_.get(), policy_, logger, shared_tokens_.get()),
+      scripts_(ScriptSessionSettings{config.default_site, config.callers.enabled(),
+                                     config.session_token_reuse},
+               sites_, token_cache_, keyring_.get(), policy_, logger, shared_tokens_.get()),
       authorizer_(config.callers, policy_),
-      service_(authorizer_, in_flight_, login_, caller_sessions_, held_sessions_, scripts_,
+      service_(authorizer_, in_flight_,
+               BrokerService::Flows{login_, caller_sessions_, held_sessions_, scripts_, exchange_,
+                                    browser_login_, sites_},
                logger) {}
 
 absl::Status BrokerServer::StartReloading() {

@@ -87,6 +87,8 @@ class BrokerServer {
   LoginFlow login_;
   CallerSessions caller_sessions_;
   HeldSessions held_sessions_;
+  SessionTokenExchange exchange_;
+  BrowserLogin browser_login_;
   LivePolicy policy_;
   std::unique_ptr<Keyring> keyring_;
   TokenCache token_cache_;

@@ -3,6 +3,7 @@
 #include "broker/sessions/caller_sessions.h"
 
 #include "broker/common/errors.h"
+#include "broker/sessions/custody.h"
 #include "broker/telemetry/audit.h"
 #include "broker/upstream/site_resolution.h"
 
@@ -43,13 +44,7 @@ void CallerSessions::Refresh(std::string site_name, std::string refresh_token, C
       [this, site = *site, call, done = std::move(done)](absl::StatusOr<TokenGrant> grant) {
         WriteAudit(logger_, SessionEvent("refresh_session", site, call, "session"), grant.status());
         if (!grant.ok()) return done(grant.status());
-        SessionInfo session;
-        session.access_token = grant->access_token;
-        session.token_type = grant->token_type;
-        session.expire_time = clock_.Now() + grant->expires_in;
-        session.refresh_token = grant->refresh_token;
-        session.site = site;
-        done(std::move(session));
+        done(SessionFromGrant(*grant, site, clock_.Now()));
       });
 }
 

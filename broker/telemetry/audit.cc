@@ -27,6 +27,7 @@ void WriteAudit(Logger& logger, const AuditEvent& event, const absl::Status& sta
   if (!event.username.empty()) line.Add("username", event.username);
   if (!event.script_name.empty()) line.Add("script_name", event.script_name);
   if (!event.sudo_as_login.empty()) line.Add("sudo_as_login", event.sudo_as_login);
+  if (!event.credential.empty()) line.Add("credential", event.credential);
   line.Add("outcome", status.ok() ? absl::string_view(event.outcome) : "refused");
   if (!status.ok()) {
     const std::optional<Reason> reason = ReasonOf(status);

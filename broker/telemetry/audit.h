@@ -18,6 +18,8 @@ struct AuditEvent {
   std::string script_name;
   std::string sudo_as_login;
   std::string outcome;  // session, challenge, revoked, refused
+  // "session_token" when the session is one; empty for REST tokens.
+  std::string credential;
   std::string client_address;
   std::string user_agent;
   std::string request_id;

@@ -152,6 +152,7 @@ void CurlMultiLoop::StartTransfer(std::unique_ptr<Transfer> transfer) {
   curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(easy, CURLOPT_POST, 1L);
+  if (req.method != "POST") curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, req.method.c_str());
   // Not COPYPOSTFIELDS: curl would keep a copy of the password it never wipes.
   curl_easy_setopt(easy, CURLOPT_POSTFIELDS, req.body.c_str());
   curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE, static_cast<long>(req.body.size()));

@@ -23,7 +23,9 @@ namespace credbroker {
 
 struct HttpRequest {
   std::string url;
-  // Sent as a POST body. Holds secrets: wiped once the transfer ends.
+  // POST or PUT.
+  std::string method = "POST";
+  // Sent as the request body. Holds secrets: wiped once the transfer ends.
   std::string body;
   std::vector<std::string> headers;
   // PEM bundle of trusted CAs; empty means the system's.

@@ -9,11 +9,15 @@
 #include "absl/strings/str_cat.h"
 #include "broker/common/errors.h"
 #include "broker/telemetry/metrics.h"
+#include "broker/upstream/api3_answer.h"
+#include "broker/upstream/launcher_answer.h"
 
 namespace credbroker {
 namespace {
 
 constexpr char kTokenPath[] = "/api/v1/auth/access_token";
+constexpr char kApi3Path[] = "/api3/json";
+constexpr char kLauncherPath[] = "/internal_api/app_session_request";
 
 std::string Escape(absl::string_view value) {
   char* escaped = curl_easy_escape(nullptr, value.data(), static_cast<int>(value.size()));
@@ -29,18 +33,6 @@ void AddField(std::string& body, absl::string_view name, absl::string_view value
 }
 
 }  // namespace
-
-absl::string_view GrantTypeName(GrantType grant) {
-  switch (grant) {
-    case GrantType::kPassword:
-      return "password";
-    case GrantType::kClientCredentials:
-      return "client_credentials";
-    case GrantType::kRefreshToken:
-      return "refresh_token";
-  }
-  return "password";
-}
 
 std::string EncodeTokenForm(const TokenRequest& request) {
   std::string body;
@@ -58,8 +50,13 @@ std::string EncodeTokenForm(const TokenRequest& request) {
     case GrantType::kRefreshToken:
       AddField(body, "refresh_token", request.refresh_token);
       break;
+    case GrantType::kSessionToken:
+      AddField(body, "session_token", request.session_token);
+      break;
   }
-  if (request.grant != GrantType::kRefreshToken && !request.sudo_as_login.empty()) {
+  const bool names_someone =
+      request.grant == GrantType::kPassword || request.grant == GrantType::kClientCredentials;
+  if (names_someone && !request.sudo_as_login.empty()) {
     AddField(body, "scope", absl::StrCat("sudo_as_login:", request.sudo_as_login));
   }
   if (!request.session_uuid.empty()) AddField(body, "session_uuid", request.session_uuid);
@@ -162,66 +159,124 @@ const SiteEndpoint* CurlSiteClient::Find(absl::string_view site) const {
 
 bool CurlSiteClient::HasSite(absl::string_view site) const { return Find(site) != nullptr; }
 
-void CurlSiteClient::RequestToken(absl::string_view site, const TokenRequest& request,
-                                  absl::Time deadline, TokenCallback done) {
+std::string CurlSiteClient::SiteUrl(absl::string_view site) const {
+  const SiteEndpoint* endpoint = Find(site);
+  return endpoint ? endpoint->base_url : std::string();
+}
+
+void CurlSiteClient::Record(const CallLabel& label, const HttpResult& result,
+                            const absl::Status& outcome, absl::Time started) {
+  // Every site call at debug; at warn when the site itself failed, so
+  // operators see outages without turning on debug logs.
+  const std::optional<Reason> reason = ReasonOf(outcome);
+  const bool site_failed =
+      reason == Reason::kUpstreamUnavailable || reason == Reason::kUpstreamProtocolError;
+  const std::string outcome_name = outcome.ok() ? std::string("granted")
+                                   : reason     ? std::string(ReasonName(*reason))
+                                                : std::string("INTERNAL");
+  const absl::Duration took = clock_.Now() - started;
+  Metrics::Get().SiteRequest(label.site, label.name, outcome_name, took);
+  const LogLevel level = site_failed ? LogLevel::kWarn : LogLevel::kDebug;
+  if (!logger_.Enabled(level)) return;
+  nlohmann::ordered_json fields = {{"site", label.site},
+                                   {"grant_type", label.name},
+                                   {"http_status", result.answer.http_status},
+                                   {"site_request_id", result.site_request_id},
+                                   {"session_uuid", label.session_uuid},
+                                   {"latency_ms", absl::ToInt64Milliseconds(took)},
+                                   {"outcome", outcome_name}};
+  // Messages are written for people and hold no secrets (site_answer.cc,
+  // curl_multi_loop.cc); they say why the site failed.
+  if (site_failed) fields["detail"] = std::string(outcome.message());
+  logger_.Log(level, "site_request", std::move(fields));
+}
+
+template <typename T>
+void CurlSiteClient::Send(absl::string_view site, HttpRequest http, absl::Time deadline,
+                          std::shared_ptr<CancelSignal> cancel, CallLabel label,
+                          std::function<absl::StatusOr<T>(const SiteAnswer&)> read,
+                          std::function<void(absl::StatusOr<T>)> done) {
   const SiteEndpoint* endpoint = Find(site);
   if (endpoint == nullptr) {
-    done(BrokerError(Reason::kUnknownSite, absl::StrCat("no site named '", site, "'")));
-    return;
+    return done(BrokerError(Reason::kUnknownSite, absl::StrCat("no site named '", site, "'")));
   }
   const std::size_t site_index = static_cast<std::size_t>(endpoint - sites_.data());
   const absl::Time now = clock_.Now();
   const absl::Duration budget = std::min(endpoint->request_timeout, deadline - now);
   if (budget <= absl::ZeroDuration()) {
-    done(MarkedNotProcessedBySite(
+    return done(MarkedNotProcessedBySite(
         BrokerError(Reason::kUpstreamUnavailable,
                     "the call's deadline left no time to reach the ShotGrid site")));
-    return;
   }
-
-  HttpRequest http;
-  http.url = endpoint->base_url + kTokenPath;
-  http.body = EncodeTokenForm(request);
-  http.headers = {"Content-Type: application/x-www-form-urlencoded", "Accept: application/json",
-                  "User-Agent: credential-broker/1"};
+  http.url = endpoint->base_url + http.url;
+  http.headers.push_back("Accept: application/json");
+  http.headers.push_back("User-Agent: credential-broker/1");
   http.ca_file = endpoint->ca_file;
   http.connect_timeout = std::min(endpoint->connect_timeout, budget);
   http.total_timeout = budget;
-
-  const AnswerContext context{request.grant, !request.auth_token.empty()};
-  std::string site_name(site);
-  std::string session_uuid = request.session_uuid;
-  Admit(site_index, std::move(http), deadline, request.cancel,
-        [this, context, site_name, session_uuid, started = now,
+  Admit(site_index, std::move(http), deadline, std::move(cancel),
+        [this, label = std::move(label), started = now, read = std::move(read),
          done = std::move(done)](HttpResult result) {
-          absl::StatusOr<TokenGrant> grant =
-              result.transport.ok() ? MapSiteAnswer(result.answer, context) : result.transport;
-          // Every site call at debug; at warn when the site itself failed, so
-          // operators see outages without turning on debug logs.
-          const std::optional<Reason> reason = ReasonOf(grant.status());
-          const bool site_failed =
-              reason == Reason::kUpstreamUnavailable || reason == Reason::kUpstreamProtocolError;
-          const std::string outcome = grant.ok() ? std::string("granted")
-                                      : reason   ? std::string(ReasonName(*reason))
-                                                 : std::string("INTERNAL");
-          const absl::Duration took = clock_.Now() - started;
-          Metrics::Get().SiteRequest(site_name, GrantTypeName(context.grant), outcome, took);
-          const LogLevel level = site_failed ? LogLevel::kWarn : LogLevel::kDebug;
-          if (logger_.Enabled(level)) {
-            nlohmann::ordered_json fields = {{"site", site_name},
-                                             {"grant_type", GrantTypeName(context.grant)},
-                                             {"http_status", result.answer.http_status},
-                                             {"site_request_id", result.site_request_id},
-                                             {"session_uuid", session_uuid},
-                                             {"latency_ms", absl::ToInt64Milliseconds(took)},
-                                             {"outcome", outcome}};
-            // Messages are written for people and hold no secrets (site_answer.cc,
-            // curl_multi_loop.cc); they say why the site failed.
-            if (site_failed) fields["detail"] = std::string(grant.status().message());
-            logger_.Log(level, "site_request", std::move(fields));
-          }
-          done(std::move(grant));
+          absl::StatusOr<T> outcome =
+              result.transport.ok() ? read(result.answer) : absl::StatusOr<T>(result.transport);
+          Record(label, result, outcome.status(), started);
+          done(std::move(outcome));
         });
+}
+
+void CurlSiteClient::RequestToken(absl::string_view site, const TokenRequest& request,
+                                  absl::Time deadline, TokenCallback done) {
+  const bool api3 = request.kind == TokenKind::kSessionToken;
+  HttpRequest http;
+  if (api3) {
+    http.url = kApi3Path;
+    http.body = EncodeGetSessionToken(request);
+    http.headers = {"Content-Type: application/json"};
+  } else {
+    http.url = kTokenPath;
+    http.body = EncodeTokenForm(request);
+    http.headers = {"Content-Type: application/x-www-form-urlencoded"};
+  }
+  const AnswerContext context{request.grant, !request.auth_token.empty()};
+  std::function<absl::StatusOr<TokenGrant>(const SiteAnswer&)> read =
+      [context, api3](const SiteAnswer& answer) {
+        return api3 ? MapApi3Answer(answer, context) : MapSiteAnswer(answer, context);
+      };
+  Send<TokenGrant>(
+      site, std::move(http), deadline, request.cancel,
+      CallLabel{std::string(site), SiteCallName(request.grant, request.kind), request.session_uuid},
+      std::move(read), std::move(done));
+}
+
+void CurlSiteClient::StartLauncherRequest(absl::string_view site, const std::string& app_name,
+                                          const std::string& machine_id, absl::Time deadline,
+                                          std::shared_ptr<CancelSignal> cancel,
+                                          LauncherRequestCallback done) {
+  HttpRequest http;
+  http.url = kLauncherPath;
+  AddField(http.body, "appName", app_name);
+  AddField(http.body, "machineId", machine_id);
+  http.headers = {"Content-Type: application/x-www-form-urlencoded"};
+  Send<LauncherRequest>(site, std::move(http), deadline, std::move(cancel),
+                        CallLabel{std::string(site), "app_session_request", ""},
+                        &MapLauncherCreated, std::move(done));
+}
+
+void CurlSiteClient::PollLauncherRequest(absl::string_view site, const std::string& site_request_id,
+                                         absl::Time deadline, std::shared_ptr<CancelSignal> cancel,
+                                         LauncherStateCallback done) {
+  // The id came from the site's own answer and was checked there; checked
+  // again because it goes into the path.
+  if (!IsPlausibleLauncherId(site_request_id)) {
+    return done(SiteProtocolError("the app session launcher's request id is unusable"));
+  }
+  HttpRequest http;
+  http.url = absl::StrCat(kLauncherPath, "/", site_request_id);
+  http.method = "PUT";
+  http.headers = {"Content-Type: application/x-www-form-urlencoded"};
+  Send<LauncherState>(site, std::move(http), deadline, std::move(cancel),
+                      CallLabel{std::string(site), "app_session_poll", ""}, &MapLauncherPoll,
+                      std::move(done));
 }
 
 }  // namespace credbroker

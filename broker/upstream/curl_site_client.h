@@ -1,11 +1,12 @@
-// SiteClient over libcurl: builds token requests for each configured site and
-// sends them through the shared CurlMultiLoop, at most a configured number
-// per site at once, so one busy site or one caller's burst cannot take every
+// SiteClient over libcurl: builds token, /api3/json and app session launcher
+// requests for each configured site and sends them through the shared CurlMultiLoop, at most a
+// configured number per site at once, so one busy site or one caller's burst cannot take every
 // socket.
 #pragma once
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -42,10 +43,25 @@ class CurlSiteClient final : public SiteClient {
                  Logger& logger);
 
   bool HasSite(absl::string_view site) const override;
+  std::string SiteUrl(absl::string_view site) const override;
   void RequestToken(absl::string_view site, const TokenRequest& request, absl::Time deadline,
                     TokenCallback done) override;
+  void StartLauncherRequest(absl::string_view site, const std::string& app_name,
+                            const std::string& machine_id, absl::Time deadline,
+                            std::shared_ptr<CancelSignal> cancel,
+                            LauncherRequestCallback done) override;
+  void PollLauncherRequest(absl::string_view site, const std::string& site_request_id,
+                           absl::Time deadline, std::shared_ptr<CancelSignal> cancel,
+                           LauncherStateCallback done) override;
 
  private:
+  // What one site call is, for its log line and metrics.
+  struct CallLabel {
+    std::string site;
+    absl::string_view name;  // e.g. "password", "app_session_poll"
+    std::string session_uuid;
+  };
+
   // One site's requests at the site and waiting for a place.
   struct Gate {
     struct Waiting {
@@ -62,6 +78,17 @@ class CurlSiteClient final : public SiteClient {
   };
 
   const SiteEndpoint* Find(absl::string_view site) const;
+  // Sends `http` (its url a path on the site) with the site's timeouts cut to
+  // `deadline`, reads the answer with `read`, logs and counts the call, then
+  // answers `done`. Unknown sites and spent deadlines answer at once.
+  template <typename T>
+  void Send(absl::string_view site, HttpRequest http, absl::Time deadline,
+            std::shared_ptr<CancelSignal> cancel, CallLabel label,
+            std::function<absl::StatusOr<T>(const SiteAnswer&)> read,
+            std::function<void(absl::StatusOr<T>)> done);
+  // The call's debug log line (warn when the site itself failed) and metrics.
+  void Record(const CallLabel& label, const HttpResult& result, const absl::Status& outcome,
+              absl::Time started);
   // Sends now if the site has a free place, else queues, else refuses.
   void Admit(std::size_t site_index, HttpRequest http, absl::Time deadline,
              std::shared_ptr<CancelSignal> cancel, CurlMultiLoop::Callback done);

@@ -21,12 +21,6 @@ constexpr int kCodeSecondFactorMissing = 106;
 constexpr int kCodeSsoSite = 108;
 constexpr int kCodeIdentitySite = 110;
 
-absl::Status ProtocolError(absl::string_view what) {
-  return BrokerError(
-      Reason::kUpstreamProtocolError,
-      absl::StrCat("the ShotGrid site answered something the broker cannot use (", what, ")"));
-}
-
 std::optional<absl::Duration> ParseRetryAfter(absl::string_view header) {
   int64_t seconds = 0;
   if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(header), &seconds) || seconds < 0) {
@@ -35,7 +29,41 @@ std::optional<absl::Duration> ParseRetryAfter(absl::string_view header) {
   return absl::Seconds(std::min<int64_t>(seconds, 3600));
 }
 
-absl::Status Unavailable(const SiteAnswer& answer) {
+absl::Status MapCredentialsRefused(const SiteError& error, const AnswerContext& context) {
+  if (absl::StartsWith(error.title, "Cannot 'sudo'")) {
+    return BrokerError(Reason::kCallerNotAllowed,
+                       "the ShotGrid site refused to act as the requested sudo_as_login user");
+  }
+  if (absl::StartsWith(error.title, "Missing or invalid authentication arguments")) {
+    return SiteProtocolError("it says the request lacked arguments");
+  }
+  switch (context.grant) {
+    case GrantType::kPassword:
+      return context.sent_second_factor
+                 ? BrokerError(Reason::kInvalidSecondFactor,
+                               "the two-factor code is wrong or was already used")
+                 : BrokerError(Reason::kInvalidCredentials, "wrong username or password");
+    case GrantType::kClientCredentials:
+      return BrokerError(Reason::kInvalidScriptKey, "wrong script name or script key");
+    case GrantType::kSessionToken:
+      return BrokerError(Reason::kInvalidCredentials,
+                         "the session token was refused (expired or unknown); log in again");
+    case GrantType::kRefreshToken:
+      break;
+  }
+  return BrokerError(Reason::kRefreshTokenInvalid,
+                     "the refresh token was refused (spent, expired or unknown); log in again");
+}
+
+}  // namespace
+
+absl::Status SiteProtocolError(absl::string_view what) {
+  return BrokerError(
+      Reason::kUpstreamProtocolError,
+      absl::StrCat("the ShotGrid site answered something the broker cannot use (", what, ")"));
+}
+
+absl::Status SiteUnavailable(const SiteAnswer& answer) {
   // A 5xx or 429 is a refusal in front of the login check: nothing counted.
   absl::Status status = MarkedNotProcessedBySite(BrokerError(
       Reason::kUpstreamUnavailable,
@@ -46,30 +74,9 @@ absl::Status Unavailable(const SiteAnswer& answer) {
   return status;
 }
 
-absl::Status MapCredentialsRefused(const SiteError& error, const AnswerContext& context) {
-  if (absl::StartsWith(error.title, "Cannot 'sudo'")) {
-    return BrokerError(Reason::kCallerNotAllowed,
-                       "the ShotGrid site refused to act as the requested sudo_as_login user");
-  }
-  if (absl::StartsWith(error.title, "Missing or invalid authentication arguments")) {
-    return ProtocolError("it says the request lacked arguments");
-  }
-  switch (context.grant) {
-    case GrantType::kPassword:
-      return context.sent_second_factor
-                 ? BrokerError(Reason::kInvalidSecondFactor,
-                               "the two-factor code is wrong or was already used")
-                 : BrokerError(Reason::kInvalidCredentials, "wrong username or password");
-    case GrantType::kClientCredentials:
-      return BrokerError(Reason::kInvalidScriptKey, "wrong script name or script key");
-    case GrantType::kRefreshToken:
-      break;
-  }
-  return BrokerError(Reason::kRefreshTokenInvalid,
-                     "the refresh token was refused (spent, expired or unknown); log in again");
+bool IsUnavailableStatus(long http_status) {
+  return http_status == 429 || (http_status >= 500 && http_status <= 599);
 }
-
-}  // namespace
 
 absl::StatusOr<SiteError> ParseSiteError(absl::string_view body) {
   const json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
@@ -132,17 +139,18 @@ absl::StatusOr<TokenGrant> MapSiteAnswer(const SiteAnswer& answer, const AnswerC
   const long http = answer.http_status;
   if (http == 200) {
     absl::StatusOr<TokenGrant> grant = ParseTokenGrant(answer.body);
-    if (!grant.ok()) return ProtocolError(grant.status().message());
+    if (!grant.ok()) return SiteProtocolError(grant.status().message());
     return grant;
   }
-  if (http == 429 || (http >= 500 && http <= 599)) return Unavailable(answer);
-  if (http < 400 || http > 499) return ProtocolError(absl::StrCat("HTTP ", http));
+  if (IsUnavailableStatus(http)) return SiteUnavailable(answer);
+  if (http < 400 || http > 499) return SiteProtocolError(absl::StrCat("HTTP ", http));
 
   absl::StatusOr<SiteError> error = ParseSiteError(answer.body);
   if (!error.ok()) {
-    return ProtocolError(absl::StrCat("HTTP ", http, " without an error envelope"));
+    return SiteProtocolError(absl::StrCat("HTTP ", http, " without an error envelope"));
   }
-  if (context.grant == GrantType::kRefreshToken &&
+  // Spent or unknown tokens come back as 401 or 102.
+  if ((context.grant == GrantType::kRefreshToken || context.grant == GrantType::kSessionToken) &&
       (http == 401 || error->code == kCodeBadCredentials)) {
     return MapCredentialsRefused(*error, context);
   }
@@ -156,7 +164,7 @@ absl::StatusOr<TokenGrant> MapSiteAnswer(const SiteAnswer& answer, const AnswerC
         return BrokerError(Reason::kInvalidSecondFactor,
                            "the two-factor code is wrong or was already used");
       }
-      return ProtocolError("it asked for a two-factor code that was already sent");
+      return SiteProtocolError("it asked for a two-factor code that was already sent");
     case kCodeSsoSite:
     case kCodeIdentitySite:
       return BrokerError(Reason::kSsoRequired,
@@ -166,11 +174,11 @@ absl::StatusOr<TokenGrant> MapSiteAnswer(const SiteAnswer& answer, const AnswerC
       if (http == 400) return MapCredentialsRefused(*error, context);
       break;
     case kCodeBadRequest:
-      return ProtocolError(absl::StrCat("it refused the request as malformed, HTTP ", http));
+      return SiteProtocolError(absl::StrCat("it refused the request as malformed, HTTP ", http));
     default:
       break;
   }
-  return ProtocolError(absl::StrCat("HTTP ", http, " with error code ", error->code));
+  return SiteProtocolError(absl::StrCat("HTTP ", http, " with error code ", error->code));
 }
 
 }  // namespace credbroker

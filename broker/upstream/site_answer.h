@@ -34,6 +34,13 @@ struct SiteError {
   std::string title;
 };
 
+// UPSTREAM_PROTOCOL_ERROR saying what was unusable in the site's answer.
+absl::Status SiteProtocolError(absl::string_view what);
+// UPSTREAM_UNAVAILABLE for a 5xx or 429, with the answer's Retry-After.
+absl::Status SiteUnavailable(const SiteAnswer& answer);
+// Whether the site or a proxy in front of it refused for load or outage.
+bool IsUnavailableStatus(long http_status);
+
 // Parses an error envelope; fails when `body` is not one.
 absl::StatusOr<SiteError> ParseSiteError(absl::string_view body);
 // Parses a success body; fails when a required field is missing or malformed.

@@ -16,7 +16,7 @@ CORPUS = HERE / "corpus"
 STATUS = {200: 0, 400: 1, 401: 2, 403: 3, 404: 4, 415: 5, 429: 6, 500: 7, 502: 8,
           503: 9, 504: 10, 301: 11, 0: 12, 204: 13, 599: 14, 600: 15}
 PASSWORD, SCRIPT, REFRESH = 0, 1, 2
-SENT_CODE, HTML = 4, 8
+SENT_CODE, HTML, API3, LAUNCHER = 4, 8, 16, 32
 
 
 def answer(status, body, grant=PASSWORD, flags=0, retry=b"", raw=None):
@@ -95,6 +95,19 @@ SITE_ANSWER = {
     "json_bom_nested": answer(400, b"\xef\xbb\xbf" + b"[" * 40 + b"]" * 40),
     "json_escapes": answer(400, '{"errors":[{"code":106,"title":"\\u00e9\\ud83d\\ude00\\u0000"}]}'),
     "json_bad_surrogate": answer(200, '{"access_token":"\\ud800","expires_in":5}'),
+    "api3_session": answer(200, '{"results":{"session_id":"9f8e7d"}}', flags=API3),
+    "api3_fault_106": answer(200, '{"exception":true,"error_code":106,"message":"m"}',
+                             flags=API3 | SENT_CODE),
+    "api3_fault_102_script": answer(200, '{"exception":true,"error_code":102}', grant=SCRIPT,
+                                    flags=API3),
+    "api3_fault_108": answer(200, '{"exception":true,"error_code":108}', flags=API3),
+    "launcher_created": answer(200, '{"sessionRequestId":"ab12","url":"https://s/app_session_request/ab12"}',
+                               flags=LAUNCHER),
+    "launcher_approved": answer(200, '{"approved":true,"sessionToken":"t","userLogin":"alice"}',
+                                flags=LAUNCHER),
+    "launcher_pending": answer(200, '{"approved":false}', flags=LAUNCHER),
+    "launcher_gone": answer(404, '{"message":"gone"}', flags=LAUNCHER),
+    "launcher_bad_id": answer(200, '{"sessionRequestId":"../x","url":"https://s/"}', flags=LAUNCHER),
 }
 
 def record(*fields, version=b"\x02"):
@@ -180,7 +193,7 @@ PEER = {
 
 # validation: one byte picking the request (see validation_fuzz.cc), then the
 # message in protobuf wire format, encoded by hand to need no generated code.
-BEGIN, SUBMIT, REFRESH_REQ, ISSUE, GET, REVOKE = range(6)
+BEGIN, SUBMIT, REFRESH_REQ, ISSUE, GET, REVOKE, EXCHANGE, BEGIN_BROWSER, COMPLETE_BROWSER = range(9)
 
 
 def varint(value):
@@ -244,7 +257,19 @@ VALIDATION = {
     "revoke_none": request(REVOKE),
     "not_a_message": request(BEGIN) + b"\xff\xff\xff\xff",
     "invalid_utf8": request(ISSUE, text(2, b"\xc3\x28")),
-    "kind_wraps": bytes([6 + ISSUE]) + text(2, "ingest-bot"),
+    "issue_session_token_rejected": request(ISSUE, text(2, "ingest-bot"), number(5, 2),
+                                            text(6, "old-token")),
+    "issue_session_token_sudo": request(ISSUE, text(2, "ingest-bot"), text(4, "bob"), number(5, 2)),
+    "begin_session_token_held": request(BEGIN, text(2, "jdoe"), text(3, "p"), number(5, 2),
+                                        number(7, 2)),
+    "exchange_valid": request(EXCHANGE, text(2, "0a1b2c3d4e5f"), number(3, 2)),
+    "exchange_empty": request(EXCHANGE, text(1, "studio")),
+    "begin_browser": request(BEGIN_BROWSER, text(2, "Nuke"), text(3, "ws-12"), number(4, 2)),
+    "begin_browser_held_token": request(BEGIN_BROWSER, number(4, 2), number(5, 2)),
+    "complete_browser": request(COMPLETE_BROWSER, text(1, CHALLENGE_ID), text(2, number(1, 30))),
+    "complete_browser_long_wait": request(COMPLETE_BROWSER, text(1, CHALLENGE_ID),
+                                          text(2, number(1, 61))),
+    "kind_wraps": bytes([9 + ISSUE]) + text(2, "ingest-bot"),
     "empty": b"",
 }
 

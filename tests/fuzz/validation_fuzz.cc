@@ -1,7 +1,8 @@
 // Fuzzes request validation (broker/api/validation.cc), the first thing every
 // call meets. Input: one byte choosing the request message (its value modulo
-// 6: BeginLogin, SubmitSecondFactor, RefreshSession, IssueScriptSession,
-// GetAccessToken, RevokeSession), then that message in protobuf wire format.
+// 9: BeginLogin, SubmitSecondFactor, RefreshSession, IssueScriptSession,
+// GetAccessToken, RevokeSession, ExchangeSessionToken, BeginBrowserLogin,
+// CompleteBrowserLogin), then that message in protobuf wire format.
 // Bytes that do not parse as the message are skipped, as gRPC would refuse
 // them before a handler runs.
 #include <cstddef>
@@ -39,6 +40,14 @@ void CheckRefusal(const absl::Status& status) {
   FUZZ_CHECK(!status.message().empty());
 }
 
+// Known enums, and a session token never in the broker's custody.
+void CheckKindAndCustody(int kind, int custody) {
+  FUZZ_CHECK(credbroker::v1::TokenCustody_IsValid(custody));
+  FUZZ_CHECK(credbroker::v1::CredentialKind_IsValid(kind));
+  FUZZ_CHECK(!(kind == credbroker::v1::CREDENTIAL_KIND_SESSION_TOKEN &&
+               custody == credbroker::v1::TOKEN_CUSTODY_BROKER));
+}
+
 template <typename Message>
 bool Parse(const uint8_t* data, size_t size, Message* message) {
   return message->ParseFromArray(data, static_cast<int>(size));
@@ -55,7 +64,7 @@ void BeginLogin(const uint8_t* data, size_t size) {
   FUZZ_CHECK(request.username().front() != ' ' && request.username().back() != ' ');
   FUZZ_CHECK(!request.password().empty() && request.password().size() <= 1024);
   FUZZ_CHECK(request.second_factor_code().size() <= 64);
-  FUZZ_CHECK(credbroker::v1::TokenCustody_IsValid(request.custody()));
+  CheckKindAndCustody(request.kind(), request.custody());
   CheckAcceptedName(request.client().address());
   FUZZ_CHECK(request.client().user_agent().size() <= credbroker::kMaxUserAgentBytes);
 }
@@ -92,6 +101,12 @@ void IssueScriptSession(const uint8_t* data, size_t size) {
   // It becomes the grant's scope "sudo_as_login:NAME": one login name.
   FUZZ_CHECK(request.sudo_as_login().find_first_of(" :") == std::string::npos);
   FUZZ_CHECK(request.script_key().size() <= 4096);
+  FUZZ_CHECK(request.rejected_token().size() <= 4096);
+  FUZZ_CHECK(credbroker::v1::CredentialKind_IsValid(request.kind()));
+  // A session token cannot be narrowed to one user.
+  if (request.kind() == credbroker::v1::CREDENTIAL_KIND_SESSION_TOKEN) {
+    FUZZ_CHECK(request.sudo_as_login().empty());
+  }
 }
 
 void GetAccessToken(const uint8_t* data, size_t size) {
@@ -114,13 +129,46 @@ void RevokeSession(const uint8_t* data, size_t size) {
   FUZZ_CHECK(request.session_case() != credbroker::v1::RevokeSessionRequest::SESSION_NOT_SET);
 }
 
+void ExchangeSessionToken(const uint8_t* data, size_t size) {
+  credbroker::v1::ExchangeSessionTokenRequest request;
+  if (!Parse(data, size, &request)) return;
+  const absl::Status status = credbroker::ValidateExchangeSessionToken(request);
+  if (!status.ok()) return CheckRefusal(status);
+  CheckAcceptedName(request.site());
+  FUZZ_CHECK(!request.session_token().empty() && request.session_token().size() <= 4096);
+  for (unsigned char c : request.session_token()) FUZZ_CHECK(c > 0x20 && c < 0x7f);
+  FUZZ_CHECK(credbroker::v1::TokenCustody_IsValid(request.custody()));
+}
+
+void BeginBrowserLogin(const uint8_t* data, size_t size) {
+  credbroker::v1::BeginBrowserLoginRequest request;
+  if (!Parse(data, size, &request)) return;
+  const absl::Status status = credbroker::ValidateBeginBrowserLogin(request);
+  if (!status.ok()) return CheckRefusal(status);
+  CheckAcceptedName(request.site());
+  CheckAcceptedName(request.app_name());
+  CheckAcceptedName(request.machine_id());
+  CheckKindAndCustody(request.kind(), request.custody());
+}
+
+void CompleteBrowserLogin(const uint8_t* data, size_t size) {
+  credbroker::v1::CompleteBrowserLoginRequest request;
+  if (!Parse(data, size, &request)) return;
+  const absl::Status status = credbroker::ValidateCompleteBrowserLogin(request);
+  if (!status.ok()) return CheckRefusal(status);
+  FUZZ_CHECK(request.request_id().size() == 64);
+  FUZZ_CHECK(request.wait().seconds() >= 0 && request.wait().nanos() >= 0);
+  FUZZ_CHECK(request.wait().seconds() * 1000000000LL + request.wait().nanos() <=
+             credbroker::kMaxBrowserLoginWaitSeconds * 1000000000LL);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const uint8_t* message = data + 1;
   const size_t length = size - 1;
-  switch (data[0] % 6) {
+  switch (data[0] % 9) {
     case 0:
       BeginLogin(message, length);
       break;
@@ -138,6 +186,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     case 5:
       RevokeSession(message, length);
+      break;
+    case 6:
+      ExchangeSessionToken(message, length);
+      break;
+    case 7:
+      BeginBrowserLogin(message, length);
+      break;
+    case 8:
+      CompleteBrowserLogin(message, length);
       break;
   }
   return 0;

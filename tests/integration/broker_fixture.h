@@ -69,6 +69,12 @@ class BrokerTest : public ::testing::Test {
     return stub_->IssueScriptSession(ContextWithDeadline().get(), request, session);
   }
 
+  grpc::Status GetAccessToken(const std::string& session_id, v1::AccessToken* token) {
+    v1::GetAccessTokenRequest request;
+    request.set_session_id(session_id);
+    return stub_->GetAccessToken(ContextWithDeadline().get(), request, token);
+  }
+
   TempDir dir_;
   std::unique_ptr<FakeSiteProcess> site_;
   std::unique_ptr<BrokerProcess> broker_;

@@ -33,6 +33,7 @@ void ExpectSameRecord(const ChallengeRecord& out, const ChallengeRecord& in) {
   EXPECT_EQ(out.attempts_left, in.attempts_left);
   EXPECT_EQ(out.expire_time, in.expire_time);
   EXPECT_EQ(out.client_address, in.client_address);
+  EXPECT_EQ(out.kind, in.kind);
 }
 
 const std::string kId(64, 'a');
@@ -42,6 +43,20 @@ TEST(ChallengeTest, SerializeParseRoundTrip) {
   const absl::StatusOr<ChallengeRecord> out = ParseChallenge(SerializeChallenge(in));
   ASSERT_TRUE(out.ok()) << out.status();
   ExpectSameRecord(*out, in);
+}
+
+// Session-token challenges carry their kind; REST ones keep the format the
+// version before reads (its first byte 2), for rolling upgrades.
+TEST(ChallengeTest, TheKindSurvivesAndRestRecordsKeepTheOldFormat) {
+  ChallengeRecord in = Sample();
+  EXPECT_EQ(SerializeChallenge(in)[0], '\x02');
+  in.kind = TokenKind::kSessionToken;
+  const std::string data = SerializeChallenge(in);
+  EXPECT_EQ(data[0], '\x03');
+  const absl::StatusOr<ChallengeRecord> out = ParseChallenge(data);
+  ASSERT_TRUE(out.ok()) << out.status();
+  ExpectSameRecord(*out, in);
+  EXPECT_FALSE(ParseChallenge(data.substr(0, data.size() - 1)).ok());
 }
 
 TEST(ChallengeTest, SealOpenRoundTripWithNonAsciiUsername) {

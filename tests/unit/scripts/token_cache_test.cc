@@ -657,5 +657,69 @@ TEST(TokenCacheTest, BackgroundRenewalWithThreadSchedulerUnderConcurrentUse) {
   EXPECT_EQ(ok.load(), 800);
 }
 
+// Many holders of one refused token report it at once, from many threads:
+// one fetch replaces it, all of them get the new token, and a report naming
+// any other token changes nothing.
+TEST(TokenCacheTest, ManyReportsOfOneRejectedTokenShareOneFetch) {
+  FakeClock clock;
+  TokenCache cache(clock, kSettings, nullptr);
+  HeldFetches site;
+  std::string first;
+  cache.GetOrFetch("k", site.fetch(),
+                   [&](absl::StatusOr<CachedToken> t) { first = AccessToken(t); });
+  site.AnswerAll(Grant("t1"));
+  ASSERT_EQ(first, "t1");
+
+  constexpr int kReporters = 16;
+  std::vector<std::thread> threads;
+  std::mutex mu;
+  std::vector<std::string> answers;
+  for (int i = 0; i < kReporters; ++i) {
+    threads.emplace_back([&] {
+      cache.GetOrFetch(
+          "k", site.fetch(),
+          [&](absl::StatusOr<CachedToken> t) {
+            std::lock_guard<std::mutex> lock(mu);
+            answers.push_back(AccessToken(t));
+          },
+          /*renew_in_background=*/false, /*rejected=*/"t1");
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(site.started(), 2);
+  site.AnswerAll(Grant("t2"));
+  ASSERT_EQ(answers.size(), static_cast<std::size_t>(kReporters));
+  for (const std::string& answer : answers) EXPECT_EQ(answer, "t2");
+
+  for (const char* stale : {"t1", "unknown", ""}) {
+    std::string again;
+    cache.GetOrFetch(
+        "k", site.fetch(), [&](absl::StatusOr<CachedToken> t) { again = AccessToken(t); }, false,
+        stale);
+    EXPECT_EQ(again, "t2") << stale;
+  }
+  EXPECT_EQ(site.started(), 2);
+}
+
+// A session token (no access token) is compared by the session token.
+TEST(TokenCacheTest, ASessionTokenIsRejectedByItself) {
+  FakeClock clock;
+  TokenCache cache(clock, kSettings, nullptr);
+  int fetches = 0;
+  TokenCache::Fetch fetch = [&](SiteClient::TokenCallback done) {
+    TokenGrant grant;
+    grant.session_token = "s" + std::to_string(++fetches);
+    grant.expires_in = absl::Hours(1);
+    done(grant);
+  };
+  std::string token;
+  auto keep = [&](absl::StatusOr<CachedToken> t) { token = t.ok() ? t->grant.session_token : ""; };
+  cache.GetOrFetch("k", fetch, keep);
+  EXPECT_EQ(token, "s1");
+  cache.GetOrFetch("k", fetch, keep, false, "s1");
+  EXPECT_EQ(token, "s2");
+  EXPECT_EQ(fetches, 2);
+}
+
 }  // namespace
 }  // namespace credbroker
