@@ -118,8 +118,8 @@ function loginPage({ csrf, error, username = "", passwordsRefused = false }) {
     return page("Sign in", `
 <h1>Sign in</h1>
 ${errorBox(error)}
-<p class="hint">This ShotGrid site signs you in through its own page (single sign-on). You approve
-this app there, then come back here signed in.</p>
+<p class="hint">You sign in on the ShotGrid site's own page and approve this app there, then come
+back here signed in.</p>
 ${browserLoginForm(csrf)}`);
   }
   return page("Sign in", `
