@@ -241,7 +241,6 @@ def run_ts(world, sample, node_package):
           const broker = credbrokerClient.connect({address!r}, {{ caFile: "ca.pem" }});
           const [user, password, code, site] = [{user!r}, {password!r}, {code!r}, {site!r}];
           const ask = async (prompt: string): Promise<string> => code;
-          const shotgunClient: {{ token?: credbrokerClient.ShotgunToken }} = {{}};
           const req = {{ session: {{ brokerSession: "" }} }};
           // A sample that reports a failure instead of throwing has taken its failure path.
           const console = {{
