@@ -12,6 +12,7 @@
 #include <chrono>
 #include <iostream>
 
+#include "keep_alive_server.h"
 #include "random_id.h"
 
 namespace fake_shotgrid {
@@ -253,7 +254,7 @@ bool FakeShotgridSite::Start(std::string* error) {
     server_ =
         std::make_unique<httplib::SSLServer>(options_.tls_cert.c_str(), options_.tls_key.c_str());
   } else {
-    server_ = std::make_unique<httplib::Server>();
+    server_ = std::make_unique<KeepAliveServer>();
   }
   if (!server_->is_valid()) {
     *error = "cannot load TLS certificate/key";
@@ -315,6 +316,7 @@ bool FakeShotgridSite::Start(std::string* error) {
 void FakeShotgridSite::Stop() {
   if (!server_) return;
   server_->stop();
+  if (auto* plain = dynamic_cast<KeepAliveServer*>(server_.get())) plain->ReleaseIdle();
   if (thread_.joinable()) thread_.join();
   server_.reset();
 }
