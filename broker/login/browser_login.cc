@@ -255,7 +255,7 @@ void BrowserLogin::Approve(std::shared_ptr<Poller> poller, LauncherState state) 
       BrowserLoginClaimKey(poller->request_id), claim, settings_.lifetime,
       [this, poller, claim, state = std::move(state)](absl::StatusOr<bool> claimed) mutable {
         if (!claimed.ok()) return Finish(poller, claimed.status(), /*forget_request=*/false);
-        if (!*claimed) return Finish(poller, RequestNotFound(), /*forget_request=*/false);
+        if (!*claimed) return AwaitResult(poller, clock_.Now() + settings_.result_wait);
         const BrowserLoginRecord& record = poller->record;
         if (record.kind == TokenKind::kSessionToken) {
           SessionInfo session;
@@ -263,13 +263,13 @@ void BrowserLogin::Approve(std::shared_ptr<Poller> poller, LauncherState state) 
           session.session_token = std::move(state.session_token);
           session.principal.user_login = std::move(state.user_login);
           session.site = record.site;
-          return Finish(poller, std::move(session), /*forget_request=*/true);
+          return Publish(poller, std::move(session));
         }
         CallContext call = poller->call;
         call.deadline = absl::InfiniteFuture();
         exchange_.ToRestSession(record.site, state.session_token, state.user_login, record.custody,
                                 call, [this, poller, claim](absl::StatusOr<SessionInfo> session) {
-                                  if (session.ok()) return Finish(poller, std::move(session), true);
+                                  if (session.ok()) return Publish(poller, *std::move(session));
                                   // Nothing was handed out: a later completion may try again.
                                   store_.DeleteIfEquals(BrowserLoginClaimKey(poller->request_id),
                                                         claim,
@@ -278,6 +278,34 @@ void BrowserLogin::Approve(std::shared_ptr<Poller> poller, LauncherState state) 
                                                         });
                                 });
       });
+}
+
+void BrowserLogin::Publish(const std::shared_ptr<Poller>& poller, SessionInfo session) {
+  std::string sealed = SealBrowserLoginResult(session, poller->request_id, sealer_);
+  store_.Put(BrowserLoginResultKey(poller->request_id), std::move(sealed), settings_.lifetime,
+             [this, poller, session = std::move(session)](absl::Status) mutable {
+               // Kept or not, this replica's waiters have their session.
+               Finish(poller, std::move(session), /*forget_request=*/true);
+             });
+}
+
+void BrowserLogin::AwaitResult(std::shared_ptr<Poller> poller, absl::Time give_up) {
+  store_.Get(BrowserLoginResultKey(poller->request_id),
+             [this, poller, give_up](absl::StatusOr<std::optional<std::string>> data) {
+               if (data.ok() && data->has_value()) {
+                 absl::StatusOr<SessionInfo> session =
+                     OpenBrowserLoginResult(**data, poller->request_id, sealer_);
+                 return Finish(poller, session.ok() ? std::move(session) : RequestNotFound(),
+                               /*forget_request=*/false);
+               }
+               // The other replica failed to make it (its claim is gone, the
+               // request stays) or is slower than any site call.
+               if (clock_.Now() >= give_up) {
+                 return Finish(poller, RequestNotFound(), /*forget_request=*/false);
+               }
+               scheduler_.RunAfter(std::min(settings_.poll_interval, absl::Milliseconds(50)),
+                                   [this, poller, give_up] { AwaitResult(poller, give_up); });
+             });
 }
 
 void BrowserLogin::Finish(const std::shared_ptr<Poller>& poller, absl::StatusOr<SessionInfo> result,
@@ -292,8 +320,14 @@ void BrowserLogin::Finish(const std::shared_ptr<Poller>& poller, absl::StatusOr<
     auto it = pollers_.find(poller->request_id);
     if (it != pollers_.end() && it->second == poller) pollers_.erase(it);
   }
-  if (forget_request) store_.Delete(BrowserLoginKey(poller->request_id), [](absl::Status) {});
-  for (const std::shared_ptr<Waiter>& waiter : waiters) Answer(waiter, &poller->record, result);
+  auto answer = [this, poller, waiters = std::move(waiters),
+                 result = std::move(result)](absl::Status) {
+    for (const std::shared_ptr<Waiter>& waiter : waiters) Answer(waiter, &poller->record, result);
+  };
+  // Gone before anyone hears of it: a completion after this answer finds
+  // nothing to poll, on any replica.
+  if (forget_request) return store_.Delete(BrowserLoginKey(poller->request_id), std::move(answer));
+  answer(absl::OkStatus());
 }
 
 void BrowserLogin::TimeOut(const std::shared_ptr<Poller>& poller, uint64_t waiter_id) {

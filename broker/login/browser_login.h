@@ -7,7 +7,8 @@
 //
 // Concurrent completions of one request on a replica share one polling loop
 // and all get its result. Across replicas, a claim in the store lets exactly
-// one completion hand the session out.
+// one completion make the session; completions on other replicas that saw
+// the approval too wait for that session in the store.
 #pragma once
 
 #include <cstdint>
@@ -45,6 +46,9 @@ struct BrowserLoginSettings {
   // After a failed poll (5xx, no connection), the next waits this long at
   // most, doubling from poll_interval.
   absl::Duration max_backoff = absl::Seconds(16);
+  // How long a completion that lost the claim to another replica waits for
+  // the session that replica makes (longer than its site call).
+  absl::Duration result_wait = absl::Seconds(15);
 };
 
 struct BeginBrowserLoginParams {
@@ -90,6 +94,10 @@ class BrowserLogin {
   void OnPolled(std::shared_ptr<Poller> poller, absl::StatusOr<LauncherState> state);
   // Approved: claims the completion, then builds the session.
   void Approve(std::shared_ptr<Poller> poller, LauncherState state);
+  // Keeps the session for completions on other replicas, then answers.
+  void Publish(const std::shared_ptr<Poller>& poller, SessionInfo session);
+  // Another replica holds the claim: its session, once in the store.
+  void AwaitResult(std::shared_ptr<Poller> poller, absl::Time give_up);
   // Ends the loop: every waiter gets `result`, the request is forgotten.
   void Finish(const std::shared_ptr<Poller>& poller, absl::StatusOr<SessionInfo> result,
               bool forget_request);

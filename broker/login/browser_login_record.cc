@@ -18,6 +18,9 @@ constexpr char kFormat = '\x01';
 std::string AssociatedData(absl::string_view id) {
   return absl::StrCat("credbroker browser login record\n", BrowserLoginKey(id));
 }
+std::string ResultAssociatedData(absl::string_view id) {
+  return absl::StrCat("credbroker browser login result\n", BrowserLoginResultKey(id));
+}
 
 }  // namespace
 
@@ -29,6 +32,10 @@ std::string BrowserLoginKey(absl::string_view id) { return absl::StrCat("browser
 
 std::string BrowserLoginClaimKey(absl::string_view id) {
   return absl::StrCat("browser-login/", id, "/completed");
+}
+
+std::string BrowserLoginResultKey(absl::string_view id) {
+  return absl::StrCat("browser-login/", id, "/result");
 }
 
 std::string SealBrowserLogin(const BrowserLoginRecord& record, absl::string_view id,
@@ -76,6 +83,44 @@ absl::StatusOr<BrowserLoginRecord> OpenBrowserLogin(absl::string_view sealed, ab
   }
   OPENSSL_cleanse(plain->data(), plain->size());
   return out;
+}
+
+std::string SealBrowserLoginResult(const SessionInfo& session, absl::string_view id,
+                                   const Sealer& sealer) {
+  std::string plain(1, kFormat);
+  for (const std::string* field :
+       {&session.access_token, &session.token_type, &session.session_token, &session.refresh_token,
+        &session.session_id, &session.principal.user_login, &session.site}) {
+    PutField(plain, *field);
+  }
+  PutIntField(plain, absl::ToUnixMillis(session.expire_time));
+  std::string sealed = sealer.Seal(plain, ResultAssociatedData(id));
+  OPENSSL_cleanse(plain.data(), plain.size());
+  return sealed;
+}
+
+absl::StatusOr<SessionInfo> OpenBrowserLoginResult(absl::string_view sealed, absl::string_view id,
+                                                   const Sealer& sealer) {
+  absl::StatusOr<std::string> plain = sealer.Open(sealed, ResultAssociatedData(id));
+  if (!plain.ok()) return plain.status();
+  absl::string_view in = *plain;
+  SessionInfo session;
+  bool read = !in.empty() && in[0] == kFormat;
+  if (read) in.remove_prefix(1);
+  for (std::string* field :
+       {&session.access_token, &session.token_type, &session.session_token, &session.refresh_token,
+        &session.session_id, &session.principal.user_login, &session.site}) {
+    absl::string_view value;
+    read = read && TakeField(in, &value);
+    if (read) *field = std::string(value);
+  }
+  int64_t expire_ms = 0;
+  read = read && TakeIntField(in, INT64_MIN / 1000 + 1, INT64_MAX / 1000 - 1, &expire_ms) &&
+         in.empty();
+  OPENSSL_cleanse(plain->data(), plain->size());
+  if (!read) return absl::DataLossError("stored browser login result is unreadable");
+  session.expire_time = absl::FromUnixMillis(expire_ms);
+  return session;
 }
 
 }  // namespace credbroker

@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "broker/common/session.h"
 #include "broker/crypto/sealer.h"
 #include "broker/upstream/site_client.h"
 
@@ -32,10 +33,11 @@ struct BrowserLoginRecord {
 std::string NewBrowserLoginId();
 bool IsWellFormedBrowserLoginId(absl::string_view id);
 
-// Store keys: the record, and the claim of the one completion that hands
-// out the session.
+// Store keys: the record, the claim of the one completion that hands out the
+// session, and that session, for completions waiting on other replicas.
 std::string BrowserLoginKey(absl::string_view id);
 std::string BrowserLoginClaimKey(absl::string_view id);
+std::string BrowserLoginResultKey(absl::string_view id);
 
 std::string SealBrowserLogin(const BrowserLoginRecord& record, absl::string_view id,
                              const Sealer& sealer);
@@ -43,5 +45,12 @@ std::string SealBrowserLogin(const BrowserLoginRecord& record, absl::string_view
 // here, was changed, or is not a well-formed record.
 absl::StatusOr<BrowserLoginRecord> OpenBrowserLogin(absl::string_view sealed, absl::string_view id,
                                                     const Sealer& sealer);
+
+// The session an approval became, sealed under request `id`. Holds tokens.
+std::string SealBrowserLoginResult(const SessionInfo& session, absl::string_view id,
+                                   const Sealer& sealer);
+// DATA_LOSS as OpenBrowserLogin.
+absl::StatusOr<SessionInfo> OpenBrowserLoginResult(absl::string_view sealed, absl::string_view id,
+                                                   const Sealer& sealer);
 
 }  // namespace credbroker

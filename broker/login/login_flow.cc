@@ -210,7 +210,7 @@ void LoginFlow::StoreChallenge(std::shared_ptr<BeginState> state, const std::str
                // not wait for it, nor fail with it.
                store_.ReserveInWindow(kOpenChallengesKey, id, std::numeric_limits<int>::max(),
                                       settings_.challenge_lifetime, /*evict_oldest=*/false,
-                                      [](absl::StatusOr<WindowState>) {});
+                                      /*done=*/nullptr);
                FinishBegin(state, outcome);
              });
 }
@@ -343,7 +343,7 @@ void LoginFlow::OnWrongCode(std::shared_ptr<SubmitState> state, absl::StatusOr<i
 }
 
 void LoginFlow::ForgetOpenChallenge(const std::string& id) {
-  store_.RemoveFromWindow(kOpenChallengesKey, id, [](absl::StatusOr<WindowState>) {});
+  store_.RemoveFromWindow(kOpenChallengesKey, id, /*done=*/nullptr);
 }
 
 void LoginFlow::CountOpenChallenges(std::function<void(absl::StatusOr<std::size_t>)> done) {

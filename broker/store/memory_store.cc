@@ -51,9 +51,11 @@ void MemoryStore::MaybeSweep(absl::Time now) {
 
 void MemoryStore::Prune(Entry& entry, absl::Time now) {
   auto& members = entry.members;
-  members.erase(std::remove_if(members.begin(), members.end(),
-                               [now](const WindowMember& m) { return m.expires <= now; }),
-                members.end());
+  // Insert keeps members in expiry order, so the expired ones are a prefix:
+  // a large window (every open challenge) is not scanned whole per change.
+  members.erase(members.begin(),
+                std::find_if(members.begin(), members.end(),
+                             [now](const WindowMember& m) { return m.expires > now; }));
   entry.expires = members.empty() ? now : members.back().expires;
 }
 
@@ -172,12 +174,12 @@ void MemoryStore::ReserveInWindow(const std::string& key, const std::string& mem
         Insert(*entry, WindowMember{member, now + ttl});
         state.added = true;
       }
-      state.members = entry->members;
+      if (done) state.members = entry->members;
       if (entry->members.empty()) entries_.erase(key);
       result = std::move(state);
     }
   }
-  done(std::move(result));
+  if (done) done(std::move(result));
 }
 
 void MemoryStore::ReplaceInWindow(const std::string& key, const std::string& old_member,
@@ -199,11 +201,11 @@ void MemoryStore::ReplaceInWindow(const std::string& key, const std::string& old
       Insert(*entry, WindowMember{new_member, now + ttl});
       WindowState state;
       state.added = true;
-      state.members = members;
+      if (done) state.members = members;
       result = std::move(state);
     }
   }
-  done(std::move(result));
+  if (done) done(std::move(result));
 }
 
 void MemoryStore::RemoveFromWindow(const std::string& key, const std::string& member,
@@ -218,11 +220,11 @@ void MemoryStore::RemoveFromWindow(const std::string& key, const std::string& me
       members.erase(std::remove_if(members.begin(), members.end(),
                                    [&](const WindowMember& m) { return m.name == member; }),
                     members.end());
-      state.members = members;
+      if (done) state.members = members;
       if (members.empty()) entries_.erase(key);
     }
   }
-  done(std::move(state));
+  if (done) done(std::move(state));
 }
 
 std::size_t MemoryStore::SizeForTest() const {

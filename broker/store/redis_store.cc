@@ -637,6 +637,7 @@ void RedisStore::ReserveInWindow(const std::string& key, const std::string& memb
   Submit({"EVAL", ReserveScript(), "1", Key(key), NowMs(), member, std::to_string(limit),
           TtlMs(ttl), evict_oldest ? "1" : "0"},
          [done = std::move(done)](absl::StatusOr<RedisReply> reply) {
+           if (!done) return;
            if (!reply.ok()) return done(reply.status());
            done(ParseWindow(*reply));
          });
@@ -647,6 +648,7 @@ void RedisStore::ReplaceInWindow(const std::string& key, const std::string& old_
                                  WindowCallback done) {
   Submit({"EVAL", ReplaceScript(), "1", Key(key), NowMs(), old_member, new_member, TtlMs(ttl)},
          [done = std::move(done)](absl::StatusOr<RedisReply> reply) {
+           if (!done) return;
            if (!reply.ok()) return done(reply.status());
            done(ParseWindow(*reply));
          });
@@ -656,6 +658,7 @@ void RedisStore::RemoveFromWindow(const std::string& key, const std::string& mem
                                   WindowCallback done) {
   Submit({"EVAL", RemoveScript(), "1", Key(key), NowMs(), member},
          [done = std::move(done)](absl::StatusOr<RedisReply> reply) {
+           if (!done) return;
            if (!reply.ok()) return done(reply.status());
            done(ParseWindow(*reply));
          });

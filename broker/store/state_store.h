@@ -75,6 +75,10 @@ class StateStore {
   // if it is still this holder's (it may have expired and been taken since).
   virtual void DeleteIfEquals(const std::string& key, const std::string& expected,
                               DoneCallback done) = 0;
+  // The window operations answer the window's live members. A null `done`
+  // asks for no answer, so none is built: a window only counted elsewhere
+  // (the open challenges) then costs no copy of its members per change.
+  //
   // Adds `member` to the window under `key`, expiring `ttl` from now, unless
   // `limit` members are live there. With `evict_oldest`, a full window drops
   // the member that expires first to make room instead of refusing.

@@ -13,34 +13,28 @@ namespace {
 
 using nlohmann::json;
 
-constexpr int kCodeBadCredentials = 102;
-constexpr int kCodeSecondFactor = 106;
-constexpr int kCodeSsoSite = 108;
-constexpr int kCodeIdentitySite = 110;
 // Far beyond any real session token; a longer one is not a token.
 constexpr std::size_t kMaxSessionTokenBytes = 4096;
 
 absl::Status MapFault(int code, absl::string_view message, const AnswerContext& context) {
   const bool person = context.grant == GrantType::kPassword;
   switch (code) {
-    case kCodeBadCredentials:
+    case kSiteCodeBadCredentials:
       if (absl::StartsWith(message, "Missing or invalid authentication arguments")) {
         return SiteProtocolError("it says the request lacked arguments");
       }
       return person ? BrokerError(Reason::kInvalidCredentials, "wrong username or password")
                     : BrokerError(Reason::kInvalidScriptKey, "wrong script name or script key");
-    case kCodeSecondFactor:
+    case kSiteCodeSecondFactor:
       if (!person) return SiteProtocolError("it asked a script for a two-factor code");
       return context.sent_second_factor
                  ? BrokerError(Reason::kInvalidSecondFactor,
                                "the two-factor code is wrong or was already used")
                  : BrokerError(Reason::kSecondFactorRequired,
                                "the site asks for a two-factor code");
-    case kCodeSsoSite:
-    case kCodeIdentitySite:
-      return BrokerError(Reason::kSsoRequired,
-                         "this site signs people in through SSO or Autodesk Identity; password "
-                         "login is not allowed there");
+    case kSiteCodeSsoSite:
+    case kSiteCodeIdentitySite:
+      return SiteRefusesPasswords();
     default:
       return SiteProtocolError(absl::StrCat("/api3/json fault ", code));
   }

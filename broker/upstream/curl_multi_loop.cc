@@ -1,10 +1,15 @@
-// The loop thread owns every easy handle; other threads only touch the queue
-// and wake the loop with curl_multi_wakeup.
+// The loop thread owns every easy handle and the multi handle; other threads
+// only touch the queue and wake the loop through an eventfd.
 #include "broker/upstream/curl_multi_loop.h"
 
 #include <openssl/crypto.h>
+#include <pthread.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
@@ -71,6 +76,12 @@ long Millis(absl::Duration d) {
   return static_cast<long>(std::max<int64_t>(1, absl::ToInt64Milliseconds(d)));
 }
 
+// Ready sockets handed to curl per epoll_wait; more wait for the next call.
+constexpr int kMaxEvents = 256;
+
+// Stored by curl with a socket once the epoll watches it.
+char watched_marker;
+
 }  // namespace
 
 struct CurlMultiLoop::Transfer {
@@ -91,13 +102,26 @@ struct CurlMultiLoop::Transfer {
 CurlMultiLoop::CurlMultiLoop() {
   GlobalInit();
   multi_ = curl_multi_init();
-  if (!multi_) std::abort();
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (!multi_ || epoll_fd_ < 0 || wake_fd_ < 0) std::abort();
+  epoll_event wake{};
+  wake.events = EPOLLIN;
+  wake.data.fd = wake_fd_;
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &wake) != 0) std::abort();
+  curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &CurlMultiLoop::OnSocket);
+  curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
+  curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &CurlMultiLoop::OnTimer);
+  curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
   thread_ = std::thread([this] { Run(); });
 }
 
 CurlMultiLoop::~CurlMultiLoop() {
   Stop();
+  // Closes cached connections, which calls OnSocket: the epoll must still be open.
   curl_multi_cleanup(multi_);
+  close(wake_fd_);
+  close(epoll_fd_);
 }
 
 uint64_t CurlMultiLoop::Submit(HttpRequest request, Callback done) {
@@ -110,24 +134,19 @@ uint64_t CurlMultiLoop::Submit(HttpRequest request, Callback done) {
     id = transfer->id = next_id_++;
     if (!stopping_) {
       queued_.push_back(std::move(transfer));
-      transfer = nullptr;
+      WakeLocked();
+      return id;
     }
   }
-  if (transfer) {
-    transfer->done(ShuttingDown());
-    return id;
-  }
-  curl_multi_wakeup(multi_);
+  transfer->done(ShuttingDown());
   return id;
 }
 
 void CurlMultiLoop::Cancel(uint64_t id) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_) return;
-    cancelled_.push_back(id);
-  }
-  curl_multi_wakeup(multi_);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopping_) return;
+  cancelled_.push_back(id);
+  WakeLocked();
 }
 
 void CurlMultiLoop::Stop() {
@@ -135,9 +154,55 @@ void CurlMultiLoop::Stop() {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return;
     stopping_ = true;
+    WakeLocked();
   }
-  curl_multi_wakeup(multi_);
   if (thread_.joinable()) thread_.join();
+}
+
+void CurlMultiLoop::WakeLocked() {
+  if (wake_pending_) return;
+  wake_pending_ = true;
+  const uint64_t one = 1;
+  // Only fails when the counter is near overflow, and then the loop is woken anyway.
+  [[maybe_unused]] ssize_t written = write(wake_fd_, &one, sizeof(one));
+}
+
+int CurlMultiLoop::OnSocket(CURL*, curl_socket_t socket, int what, void* loop, void* socket_data) {
+  auto* self = static_cast<CurlMultiLoop*>(loop);
+  if (what == CURL_POLL_REMOVE) {
+    // Fails harmlessly when curl has closed the socket already: closing removed it.
+    epoll_ctl(self->epoll_fd_, EPOLL_CTL_DEL, socket, nullptr);
+    return 0;
+  }
+  epoll_event event{};
+  event.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
+  event.data.fd = socket;
+  int op = socket_data ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+  if (epoll_ctl(self->epoll_fd_, op, socket, &event) != 0) {
+    // The epoll's view and curl's disagree (a descriptor closed and reused): take the other op.
+    op = errno == ENOENT ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
+    epoll_ctl(self->epoll_fd_, op, socket, &event);
+  }
+  if (!socket_data) curl_multi_assign(self->multi_, socket, &watched_marker);
+  return 0;
+}
+
+int CurlMultiLoop::OnTimer(CURLM*, long timeout_ms, void* loop) {
+  auto* self = static_cast<CurlMultiLoop*>(loop);
+  // curl must not be called back from here: the loop calls it once the time is due.
+  self->timer_set_ = timeout_ms >= 0;
+  if (self->timer_set_) {
+    self->timer_due_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  }
+  return 0;
+}
+
+int CurlMultiLoop::MillisUntilTimer() const {
+  if (!timer_set_) return -1;
+  const auto left = timer_due_ - std::chrono::steady_clock::now();
+  if (left <= std::chrono::steady_clock::duration::zero()) return 0;
+  // Rounded up: waking before the timer is due would only wait again.
+  return static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(left).count());
 }
 
 void CurlMultiLoop::StartTransfer(std::unique_ptr<Transfer> transfer) {
@@ -200,38 +265,66 @@ void CurlMultiLoop::FinishTransfer(CURL* easy, CURLcode code, bool cancelled) {
   done(std::move(result));
 }
 
-void CurlMultiLoop::Run() {
-  for (;;) {
-    std::deque<std::unique_ptr<Transfer>> incoming;
-    std::vector<uint64_t> cancelled;
-    bool stopping = false;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      incoming.swap(queued_);
-      cancelled.swap(cancelled_);
-      stopping = stopping_;
-    }
-    if (stopping) {
-      // Fail everything still pending so every caller hears back.
-      for (auto& transfer : incoming) transfer->done(ShuttingDown());
-      while (!running_.empty()) FinishTransfer(running_.begin()->first, CURLE_ABORTED_BY_CALLBACK);
-      return;
-    }
-    for (auto& transfer : incoming) StartTransfer(std::move(transfer));
-    for (uint64_t id : cancelled) {
-      auto running = running_ids_.find(id);
-      if (running != running_ids_.end()) {
-        FinishTransfer(running->second, CURLE_ABORTED_BY_CALLBACK, /*cancelled=*/true);
-      }
-    }
+void CurlMultiLoop::FinishDone() {
+  int queued_messages = 0;
+  while (CURLMsg* msg = curl_multi_info_read(multi_, &queued_messages)) {
+    if (msg->msg == CURLMSG_DONE) FinishTransfer(msg->easy_handle, msg->data.result);
+  }
+}
 
-    int still_running = 0;
-    curl_multi_perform(multi_, &still_running);
-    int queued_messages = 0;
-    while (CURLMsg* msg = curl_multi_info_read(multi_, &queued_messages)) {
-      if (msg->msg == CURLMSG_DONE) FinishTransfer(msg->easy_handle, msg->data.result);
+bool CurlMultiLoop::TakeQueued() {
+  std::deque<std::unique_ptr<Transfer>> incoming;
+  std::vector<uint64_t> cancelled;
+  bool stopping = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    incoming.swap(queued_);
+    cancelled.swap(cancelled_);
+    stopping = stopping_;
+    wake_pending_ = false;
+  }
+  if (stopping) {
+    // Fail everything still pending so every caller hears back.
+    for (auto& transfer : incoming) transfer->done(ShuttingDown());
+    while (!running_.empty()) FinishTransfer(running_.begin()->first, CURLE_ABORTED_BY_CALLBACK);
+    return false;
+  }
+  for (auto& transfer : incoming) StartTransfer(std::move(transfer));
+  for (uint64_t id : cancelled) {
+    auto running = running_ids_.find(id);
+    if (running != running_ids_.end()) {
+      FinishTransfer(running->second, CURLE_ABORTED_BY_CALLBACK, /*cancelled=*/true);
     }
-    curl_multi_poll(multi_, nullptr, 0, 1000, nullptr);
+  }
+  return true;
+}
+
+void CurlMultiLoop::Run() {
+  // Named for profiles and top.
+  pthread_setname_np(pthread_self(), "curl-loop");
+  epoll_event events[kMaxEvents];
+  int still_running = 0;
+  while (TakeQueued()) {
+    const int ready = epoll_wait(epoll_fd_, events, kMaxEvents, MillisUntilTimer());
+    for (int i = 0; i < ready; ++i) {
+      const int fd = events[i].data.fd;
+      if (fd == wake_fd_) {
+        uint64_t count = 0;
+        [[maybe_unused]] ssize_t read_bytes = read(wake_fd_, &count, sizeof(count));
+        continue;
+      }
+      const uint32_t got = events[i].events;
+      const int flags = ((got & EPOLLIN) ? CURL_CSELECT_IN : 0) |
+                        ((got & EPOLLOUT) ? CURL_CSELECT_OUT : 0) |
+                        ((got & (EPOLLERR | EPOLLHUP)) ? CURL_CSELECT_ERR : 0);
+      // A socket closed by an earlier action in this batch is unknown to curl, which ignores it.
+      curl_multi_socket_action(multi_, fd, flags, &still_running);
+    }
+    if (MillisUntilTimer() == 0) {
+      timer_set_ = false;
+      curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &still_running);
+    }
+    FinishDone();
   }
 }
 

@@ -15,12 +15,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr int kCodeBadCredentials = 102;
-constexpr int kCodeBadRequest = 103;
-constexpr int kCodeSecondFactorMissing = 106;
-constexpr int kCodeSsoSite = 108;
-constexpr int kCodeIdentitySite = 110;
-
 std::optional<absl::Duration> ParseRetryAfter(absl::string_view header) {
   int64_t seconds = 0;
   if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(header), &seconds) || seconds < 0) {
@@ -72,6 +66,12 @@ absl::Status SiteUnavailable(const SiteAnswer& answer) {
     status = WithRetryAfter(std::move(status), *retry);
   }
   return status;
+}
+
+absl::Status SiteRefusesPasswords() {
+  return BrokerError(Reason::kSsoRequired,
+                     "this site signs people in through SSO or Autodesk Identity; password login "
+                     "is not allowed there; use a browser-approved login");
 }
 
 bool IsUnavailableStatus(long http_status) {
@@ -151,11 +151,11 @@ absl::StatusOr<TokenGrant> MapSiteAnswer(const SiteAnswer& answer, const AnswerC
   }
   // Spent or unknown tokens come back as 401 or 102.
   if ((context.grant == GrantType::kRefreshToken || context.grant == GrantType::kSessionToken) &&
-      (http == 401 || error->code == kCodeBadCredentials)) {
+      (http == 401 || error->code == kSiteCodeBadCredentials)) {
     return MapCredentialsRefused(*error, context);
   }
   switch (error->code) {
-    case kCodeSecondFactorMissing:
+    case kSiteCodeSecondFactor:
       if (context.grant == GrantType::kPassword && !context.sent_second_factor) {
         return BrokerError(Reason::kSecondFactorRequired, "the site asks for a two-factor code");
       }
@@ -165,15 +165,13 @@ absl::StatusOr<TokenGrant> MapSiteAnswer(const SiteAnswer& answer, const AnswerC
                            "the two-factor code is wrong or was already used");
       }
       return SiteProtocolError("it asked for a two-factor code that was already sent");
-    case kCodeSsoSite:
-    case kCodeIdentitySite:
-      return BrokerError(Reason::kSsoRequired,
-                         "this site signs people in through SSO or Autodesk Identity; password "
-                         "login is not allowed there");
-    case kCodeBadCredentials:
+    case kSiteCodeSsoSite:
+    case kSiteCodeIdentitySite:
+      return SiteRefusesPasswords();
+    case kSiteCodeBadCredentials:
       if (http == 400) return MapCredentialsRefused(*error, context);
       break;
-    case kCodeBadRequest:
+    case kSiteCodeBadRequest:
       return SiteProtocolError(absl::StrCat("it refused the request as malformed, HTTP ", http));
     default:
       break;

@@ -11,6 +11,14 @@
 
 namespace credbroker {
 
+// The site's error codes, on both doors (REST error envelopes and /api3/json
+// faults), per shotgrid-auth.md.
+inline constexpr int kSiteCodeBadCredentials = 102;
+inline constexpr int kSiteCodeBadRequest = 103;
+inline constexpr int kSiteCodeSecondFactor = 106;
+inline constexpr int kSiteCodeSsoSite = 108;
+inline constexpr int kSiteCodeIdentitySite = 110;
+
 // What the broker asked for, which decides how a code 102 reads.
 struct AnswerContext {
   GrantType grant = GrantType::kPassword;
@@ -38,6 +46,8 @@ struct SiteError {
 absl::Status SiteProtocolError(absl::string_view what);
 // UPSTREAM_UNAVAILABLE for a 5xx or 429, with the answer's Retry-After.
 absl::Status SiteUnavailable(const SiteAnswer& answer);
+// SSO_REQUIRED: the site refuses passwords (codes 108 and 110).
+absl::Status SiteRefusesPasswords();
 // Whether the site or a proxy in front of it refused for load or outage.
 bool IsUnavailableStatus(long http_status);
 

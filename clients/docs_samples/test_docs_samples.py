@@ -208,7 +208,12 @@ def run_python(world, sample):
                     address=world.address, body=indent_body(rewrite(sample.text, world.address), "    "))
     path = os.path.join(world.dir, "sample.py")
     open(path, "w").write(program)
-    env = dict(world.env, PYTHONPATH=os.path.join(REPO, "clients", "python"))
+    # shotgun_api3 for the pipeline-tool samples: installed, or the third-party copy.
+    shotgun_api3 = python_client_support.shotgun_api3_path()
+    if shotgun_api3 is None and "shotgun" in sample.text:
+        pytest.skip("shotgun_api3 is neither installed nor in ../shared/third_party")
+    env = dict(world.env, PYTHONPATH=os.pathsep.join(
+        [os.path.join(REPO, "clients", "python")] + ([shotgun_api3] if shotgun_api3 else [])))
     # Samples that call input() read the person's code here.
     world.run([sys.executable, path], "the Python sample", stdin=world.code() + "\n", env=env)
 
@@ -236,7 +241,6 @@ def run_ts(world, sample, node_package):
           const broker = credbrokerClient.connect({address!r}, {{ caFile: "ca.pem" }});
           const [user, password, code, site] = [{user!r}, {password!r}, {code!r}, {site!r}];
           const ask = async (prompt: string): Promise<string> => code;
-          const shotgunClient: {{ token?: credbrokerClient.ShotgunToken }} = {{}};
           const req = {{ session: {{ brokerSession: "" }} }};
           // A sample that reports a failure instead of throwing has taken its failure path.
           const console = {{

@@ -1,7 +1,9 @@
 // Connection set-up and the broker calls of the Go client: Dial with its
 // options (CA bundle, client certificate, service bearer token), Login with
-// the two-factor step, Refresh, Revoke and ScriptSession, and the calls on
-// held sessions (broker custody): GetAccessToken and RevokeSession.
+// the two-factor step, Refresh, Revoke and ScriptSession (REST tokens or
+// session tokens, rejected_token), and the calls on held sessions (broker
+// custody): GetAccessToken and RevokeSession. Session-token exchange and the
+// browser-approved login are in browserlogin.go.
 package credbroker
 
 import (
@@ -27,8 +29,17 @@ import (
 )
 
 // Session is the broker's session message (access token, expiry, refresh
-// token for caller custody, principal, site).
+// token for caller custody, session id for broker custody, session token
+// for KindSessionToken, principal, site and its URL).
 type Session = pb.Session
+
+// What a session carries: REST API tokens (the default), or a ShotGrid
+// session token for clients of /api3/json (shotgun_api3, Toolkit), which the
+// caller alone holds and which carries no lifetime.
+const (
+	KindREST         = pb.CredentialKind_CREDENTIAL_KIND_REST
+	KindSessionToken = pb.CredentialKind_CREDENTIAL_KIND_SESSION_TOKEN
+)
 
 // Option configures Dial.
 type Option func(*dialConfig)
@@ -228,6 +239,12 @@ func WithCustody(custody pb.TokenCustody) LoginOption {
 	return func(r *pb.BeginLoginRequest) { r.Custody = custody }
 }
 
+// WithKind asks for a session of this kind (default KindREST).
+// KindSessionToken answers Session.SessionToken, with caller custody only.
+func WithKind(kind pb.CredentialKind) LoginOption {
+	return func(r *pb.BeginLoginRequest) { r.Kind = kind }
+}
+
 // WithClientInfo passes the end user's address and user agent, as a web
 // backend saw them.
 func WithClientInfo(address, userAgent string) LoginOption {
@@ -302,13 +319,34 @@ func (c *Client) Revoke(ctx context.Context, refreshToken string) error {
 	return fromRPC(err)
 }
 
+// ScriptOption configures ScriptSession.
+type ScriptOption func(*pb.IssueScriptSessionRequest)
+
+// WithScriptKind asks for a script session of this kind (default KindREST);
+// KindSessionToken answers Session.SessionToken, without sudoAs: its holder
+// acts as anyone the script may, so a keyring script needs a policy granting
+// the caller sudo_as "*".
+func WithScriptKind(kind pb.CredentialKind) ScriptOption {
+	return func(r *pb.IssueScriptSessionRequest) { r.Kind = kind }
+}
+
+// WithRejectedToken reports a token of this script that the site refused:
+// if it is the one the broker holds, the broker drops it and fetches a fresh
+// one (once, however many callers report it); otherwise it answers the one
+// it holds.
+func WithRejectedToken(token string) ScriptOption {
+	return func(r *pb.IssueScriptSessionRequest) { r.RejectedToken = token }
+}
+
 // ScriptSession issues a script-key session (no refresh token: ask again).
 // sudoAs is optional. An empty key asks the broker's keyring (for callers
 // the broker's policy allows that script: docs/services.md).
-func (c *Client) ScriptSession(ctx context.Context, script, key, sudoAs string) (*Session, error) {
-	s, err := c.rpc.IssueScriptSession(ctx, &pb.IssueScriptSessionRequest{
-		Site: c.site, ScriptName: script, ScriptKey: key, SudoAsLogin: sudoAs,
-	})
+func (c *Client) ScriptSession(ctx context.Context, script, key, sudoAs string, opts ...ScriptOption) (*Session, error) {
+	req := &pb.IssueScriptSessionRequest{Site: c.site, ScriptName: script, ScriptKey: key, SudoAsLogin: sudoAs}
+	for _, o := range opts {
+		o(req)
+	}
+	s, err := c.rpc.IssueScriptSession(ctx, req)
 	return s, fromRPC(err)
 }
 

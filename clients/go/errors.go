@@ -22,6 +22,7 @@ const (
 	ReasonInvalidSecondFactor   = "INVALID_SECOND_FACTOR"
 	ReasonChallengeNotFound     = "CHALLENGE_NOT_FOUND"
 	ReasonChallengeBusy         = "CHALLENGE_BUSY"
+	ReasonApprovalPending       = "APPROVAL_PENDING"
 	ReasonSSORequired           = "SSO_REQUIRED"
 	ReasonRefreshTokenInvalid   = "REFRESH_TOKEN_INVALID"
 	ReasonSessionNotFound       = "SESSION_NOT_FOUND"

@@ -37,7 +37,7 @@ func (c *Client) HeldSessionTokenSource(sessionID string, opts ...TokenSourceOpt
 		cfg.margin = MaxMinValidity
 	}
 	sf := &singleFlight{cfg: cfg}
-	sf.fetch = func(ctx context.Context, _ *Session) (*Session, error) {
+	sf.fetch = func(ctx context.Context, _ *Session, _ string) (*Session, error) {
 		if sessionID == "" {
 			return nil, errors.New("credbroker: a held session needs its session id")
 		}

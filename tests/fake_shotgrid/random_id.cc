@@ -1,16 +1,28 @@
 // CSPRNG-backed ids and the base64url alphabet used by JWTs and refresh tokens.
 #include "random_id.h"
 
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace fake_shotgrid {
 
+// From the calling thread's own generator: OpenSSL 3.0's RAND_bytes takes one process-wide
+// write lock on every call (RAND_get_rand_method), and 1,000 answers due at the same instant
+// (a latency fault) queued on it for seconds.
 std::string RandomBytes(size_t n) {
   std::string out(n, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) != 1) {
-    throw std::runtime_error("RAND_bytes failed");
+  EVP_RAND_CTX* generator = RAND_get0_public(nullptr);
+  auto* at = reinterpret_cast<unsigned char*>(out.data());
+  for (size_t left = n; left > 0;) {
+    const size_t chunk = std::min<size_t>(left, 4096);  // below any generator's request limit
+    if (generator == nullptr || EVP_RAND_generate(generator, at, chunk, 0, 0, nullptr, 0) != 1) {
+      throw std::runtime_error("the random generator failed");
+    }
+    at += chunk;
+    left -= chunk;
   }
   return out;
 }

@@ -10,8 +10,12 @@
 #include <atomic>
 #include <cctype>
 #include <chrono>
+#include <condition_variable>
 #include <iostream>
+#include <memory>
+#include <mutex>
 
+#include "keep_alive_server.h"
 #include "random_id.h"
 
 namespace fake_shotgrid {
@@ -212,6 +216,30 @@ std::string ApprovalForm(const std::string& id, const std::string& app_name,
          "</form>\n";
 }
 
+// A pool whose every thread has drawn random bytes once. OpenSSL 3 makes a thread's random
+// generator on its first use, under one lock: a burst of 1,000 answers all due at the same
+// instant (a latency fault) queued on it for seconds on two cores.
+httplib::ThreadPool* NewWarmPool(size_t threads) {
+  auto* pool = new httplib::ThreadPool(threads);
+  struct Countdown {
+    std::mutex mu;
+    std::condition_variable all_here;
+    size_t left;
+  };
+  auto countdown = std::make_shared<Countdown>();
+  countdown->left = threads;
+  for (size_t i = 0; i < threads; ++i) {
+    // Each task holds its thread until every thread has one, so no thread takes two.
+    pool->enqueue([countdown] {
+      RandomBytes(1);
+      std::unique_lock<std::mutex> lock(countdown->mu);
+      if (--countdown->left == 0) countdown->all_here.notify_all();
+      countdown->all_here.wait(lock, [&] { return countdown->left == 0; });
+    });
+  }
+  return pool;
+}
+
 }  // namespace
 
 FakeShotgridSite::FakeShotgridSite(SiteOptions options)
@@ -253,7 +281,7 @@ bool FakeShotgridSite::Start(std::string* error) {
     server_ =
         std::make_unique<httplib::SSLServer>(options_.tls_cert.c_str(), options_.tls_key.c_str());
   } else {
-    server_ = std::make_unique<httplib::Server>();
+    server_ = std::make_unique<KeepAliveServer>();
   }
   if (!server_->is_valid()) {
     *error = "cannot load TLS certificate/key";
@@ -266,7 +294,7 @@ bool FakeShotgridSite::Start(std::string* error) {
     setrlimit(RLIMIT_NOFILE, &files);
   }
   const size_t threads = options_.threads;
-  server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  server_->new_task_queue = [threads] { return NewWarmPool(threads); };
   server_->set_keep_alive_max_count(100000);
   // Headers and body go out in separate writes; without TCP_NODELAY, Nagle's algorithm and the
   // client's delayed ACK add ~40 ms to every answer.
@@ -315,6 +343,7 @@ bool FakeShotgridSite::Start(std::string* error) {
 void FakeShotgridSite::Stop() {
   if (!server_) return;
   server_->stop();
+  if (auto* plain = dynamic_cast<KeepAliveServer*>(server_.get())) plain->ReleaseIdle();
   if (thread_.joinable()) thread_.join();
   server_.reset();
 }

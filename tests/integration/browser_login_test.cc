@@ -11,6 +11,7 @@
 #include "broker_fixture.h"
 #include "concurrent_calls.h"
 #include "credbroker/error_detail.h"
+#include "redis_server.h"
 #include "service_tokens.h"
 
 namespace credbroker::testing {
@@ -254,6 +255,59 @@ TEST_F(BrowserLoginTest, NeitherTheSitesIdNorTheTokenIsLogged) {
   const std::string logs = broker_->LogsAfterStop();
   EXPECT_EQ(logs.find(site_id), std::string::npos);
   EXPECT_EQ(logs.find(session.session_token()), std::string::npos);
+}
+
+// Replicas on one Redis: completions waiting on every replica when the person
+// approves all get the one session, and the request is used up everywhere.
+TEST(BrowserLoginReplicasTest, CompletionsOnEveryReplicaGetTheOneSession) {
+  absl::StatusOr<std::unique_ptr<RedisServer>> redis = RedisServer::Start(std::nullopt, false);
+  ASSERT_TRUE(redis.ok()) << redis.status();
+  TempDir dir;
+  FakeSiteOptions sso;
+  sso.auth_mode = "sso";
+  FakeSiteProcess site(dir, sso);
+  std::vector<std::unique_ptr<BrokerProcess>> replicas;
+  std::vector<std::unique_ptr<v1::CredentialBroker::Stub>> stubs;
+  for (const char* name : {"a", "b", "c"}) {
+    BrokerOptions options;
+    options.name = name;
+    options.site_url = site.url();
+    options.extra_yaml = "browser_login:\n  poll_interval_ms: 100\nseal_key_file: \"" +
+                         dir.Write("seal.key", std::string(32, 'r')) + "\"\n" +
+                         "store:\n  redis:\n    address: \"" + (*redis)->address() + "\"\n";
+    replicas.push_back(std::make_unique<BrokerProcess>(dir, options));
+    stubs.push_back(replicas.back()->Stub());
+  }
+  v1::BeginBrowserLoginRequest begin;
+  begin.set_kind(v1::CREDENTIAL_KIND_SESSION_TOKEN);
+  v1::BrowserLoginChallenge challenge;
+  ASSERT_GRPC_OK(stubs[0]->BeginBrowserLogin(ContextWithDeadline().get(), begin, &challenge));
+  v1::CompleteBrowserLoginRequest complete;
+  complete.set_request_id(challenge.request_id());
+  complete.mutable_wait()->set_seconds(10);
+  std::thread person([&] {
+    std::this_thread::sleep_for(milliseconds(500));
+    EXPECT_TRUE(site.ApproveAppSession(challenge.approval_url(), fixtures::kAlice.login));
+  });
+  int failed = 0;
+  const std::set<std::string> tokens =
+      DistinctTokens(RunTogether(9,
+                                 [&](int i) {
+                                   v1::Session session;
+                                   grpc::Status status = stubs[i % 3]->CompleteBrowserLogin(
+                                       ContextWithDeadline().get(), complete, &session);
+                                   return CallAnswer{status, session.session_token()};
+                                 }),
+                     &failed);
+  person.join();
+  EXPECT_EQ(failed, 0);
+  ASSERT_EQ(tokens.size(), 1u);
+  EXPECT_TRUE(site.SessionTokenWorks(*tokens.begin()));
+  for (auto& stub : stubs) {
+    v1::Session session;
+    EXPECT_BROKER_ERROR(stub->CompleteBrowserLogin(ContextWithDeadline().get(), complete, &session),
+                        FAILED_PRECONDITION, "CHALLENGE_NOT_FOUND");
+  }
 }
 
 }  // namespace

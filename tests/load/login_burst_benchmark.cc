@@ -3,7 +3,8 @@
 // pid) the broker's peak thread count while the burst was in flight.
 //
 // usage: login_burst_benchmark --broker HOST:PORT --calls N --username U
-//            --password-env VAR [--broker-pid PID]
+//            --password-env VAR [--users N [--first K]] [--broker-pid PID]
+//            [--custody caller|broker]
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
@@ -58,9 +59,11 @@ int main(int argc, char** argv) {
   const std::string broker = Flag(argc, argv, "--broker", "");
   const int calls = std::atoi(Flag(argc, argv, "--calls", "1000").c_str());
   const std::string username = Flag(argc, argv, "--username", "alice");
-  // With --users N, call i logs in USERNAME-(i mod N): different people,
-  // each with a failure budget of their own.
+  // With --users N, call i logs in USERNAME-(FIRST + i mod N): different
+  // people, each with a failure budget of their own. --first lets batches of
+  // one run log in people no earlier batch did.
   const int users = std::max(0, std::atoi(Flag(argc, argv, "--users", "0").c_str()));
+  const int first = std::max(0, std::atoi(Flag(argc, argv, "--first", "0").c_str()));
   const char* password =
       std::getenv(Flag(argc, argv, "--password-env", "CREDBROKER_PASSWORD").c_str());
   const int broker_pid = std::atoi(Flag(argc, argv, "--broker-pid", "0").c_str());
@@ -68,7 +71,8 @@ int main(int argc, char** argv) {
   const bool broker_custody = Flag(argc, argv, "--custody", "caller") == "broker";
   if (broker.empty() || calls <= 0 || password == nullptr) {
     std::cerr << "usage: login_burst_benchmark --broker HOST:PORT --calls N --username U "
-                 "--password-env VAR [--users N] [--broker-pid PID] [--custody caller|broker]\n";
+                 "--password-env VAR [--users N [--first K]] [--broker-pid PID] "
+                 "[--custody caller|broker]\n";
     return 2;
   }
 
@@ -95,7 +99,8 @@ int main(int argc, char** argv) {
   for (int i = 0; i < calls; ++i) {
     all[i] = std::make_unique<Call>();
     v1::BeginLoginRequest& request = all[i]->request;
-    request.set_username(users == 0 ? username : username + "-" + std::to_string(i % users));
+    request.set_username(users == 0 ? username
+                                    : username + "-" + std::to_string(first + i % users));
     request.set_password(password);
     if (broker_custody) request.set_custody(v1::TOKEN_CUSTODY_BROKER);
   }

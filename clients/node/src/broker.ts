@@ -10,9 +10,9 @@ import {
   Metadata, ServiceError,
 } from "@grpc/grpc-js";
 import {
-  AccessToken, BeginLoginRequest, CredentialBrokerClient, DeepPartial, GetAccessTokenRequest,
-  IssueScriptSessionRequest, LoginResult, RefreshSessionRequest, RevokeSessionRequest,
-  RevokeSessionResponse, Session, SubmitSecondFactorRequest,
+  AccessToken, BeginBrowserLoginRequest, BeginLoginRequest, BrowserLoginChallenge, CompleteBrowserLoginRequest,
+  CredentialBrokerClient, DeepPartial, ExchangeSessionTokenRequest, GetAccessTokenRequest, IssueScriptSessionRequest,
+  LoginResult, RefreshSessionRequest, RevokeSessionRequest, RevokeSessionResponse, Session, SubmitSecondFactorRequest,
 } from "./generated/credbroker/v1/broker";
 import { serviceConfig } from "./generated/service_config";
 import { toBrokerError } from "./errors";
@@ -58,6 +58,10 @@ export interface CallSettings {
 /** Seconds a call may take unless the caller says otherwise. */
 export const DEFAULT_TIMEOUT_SECONDS = 10;
 
+/** How long CompleteBrowserLogin waits for the approval when `wait` is unset, and at most (docs/api.md). */
+export const DEFAULT_BROWSER_WAIT_SECONDS = 30;
+export const MAX_BROWSER_WAIT_SECONDS = 60;
+
 type Unary<Req, Res> = (
   request: Req, metadata: Metadata, options: Partial<CallOptions>,
   callback: (error: ServiceError | null, response: Res) => void,
@@ -101,6 +105,23 @@ export class Broker {
   }
   revokeSession(request: DeepPartial<RevokeSessionRequest>, settings?: CallSettings): Promise<RevokeSessionResponse> {
     return this.call(this.client, this.client.revokeSession, RevokeSessionRequest.fromPartial(request), settings);
+  }
+  exchangeSessionToken(request: DeepPartial<ExchangeSessionTokenRequest>, settings?: CallSettings): Promise<Session> {
+    return this.call(this.client, this.client.exchangeSessionToken, ExchangeSessionTokenRequest.fromPartial(request), settings);
+  }
+  beginBrowserLogin(request: DeepPartial<BeginBrowserLoginRequest>, settings?: CallSettings): Promise<BrowserLoginChallenge> {
+    return this.call(this.client, this.client.beginBrowserLogin, BeginBrowserLoginRequest.fromPartial(request), settings);
+  }
+  /**
+   * CompleteBrowserLogin. The broker holds the call open while it waits for
+   * the approval (`wait`, 30 s when unset), so the default deadline is that
+   * wait plus the client's timeout.
+   */
+  completeBrowserLogin(request: DeepPartial<CompleteBrowserLoginRequest>, settings: CallSettings = {}): Promise<Session> {
+    const message = CompleteBrowserLoginRequest.fromPartial(request);
+    const wait = message.wait ? message.wait.seconds + message.wait.nanos / 1e9 : DEFAULT_BROWSER_WAIT_SECONDS;
+    const timeoutSeconds = settings.timeoutSeconds ?? this.timeoutMs / 1000 + wait;
+    return this.call(this.client, this.client.completeBrowserLogin, message, { ...settings, timeoutSeconds });
   }
 
   /** Closes the channels. */
@@ -185,16 +206,35 @@ export function channelCredentials(options: ConnectOptions = {}, address = "127.
   );
 }
 
+/** A service-config duration. Nine decimals: grpc-js reads the digits after the point as nanoseconds ("0.3s" would be 3 ns). */
+function durationText(seconds: number): string {
+  return `${seconds.toFixed(9)}s`;
+}
+
+interface MethodConfig {
+  name: Array<{ service: string; method?: string }>;
+  timeout?: string;
+  retryPolicy?: object;
+}
+
 /**
  * The shipped service config (clients/service_config.json) with every
  * method's timeout set to `timeoutSeconds`: UNAVAILABLE is retried with
  * backoff for the calls that are safe to repeat, never for SubmitSecondFactor
- * or RefreshSession.
+ * or RefreshSession. CompleteBrowserLogin gets the longest wait on top, so
+ * that the per-call deadline (the wait asked for plus the timeout) decides.
  */
-export function serviceConfigFor(timeoutSeconds = DEFAULT_TIMEOUT_SECONDS): typeof serviceConfig {
-  const config = JSON.parse(JSON.stringify(serviceConfig)) as typeof serviceConfig;
-  for (const method of config.methodConfig) method.timeout = `${timeoutSeconds}s`;
-  return config;
+export function serviceConfigFor(timeoutSeconds = DEFAULT_TIMEOUT_SECONDS): { methodConfig: MethodConfig[] } {
+  const config = JSON.parse(JSON.stringify(serviceConfig)) as { methodConfig: MethodConfig[] };
+  const completeBrowserLogin = { service: "credbroker.v1.CredentialBroker", method: "CompleteBrowserLogin" };
+  // gRPC refuses a config that names a method twice.
+  const methodConfig = config.methodConfig
+    .map((entry) => ({
+      ...entry, name: entry.name.filter((n) => n.method !== completeBrowserLogin.method), timeout: durationText(timeoutSeconds),
+    }))
+    .filter((entry) => entry.name.length > 0);
+  methodConfig.push({ name: [completeBrowserLogin], timeout: durationText(timeoutSeconds + MAX_BROWSER_WAIT_SECONDS) });
+  return { ...config, methodConfig };
 }
 
 /** A Broker for `address` ("host:port"). Throws when the options break the connection policy. */

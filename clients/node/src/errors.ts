@@ -9,7 +9,7 @@ const ERROR_DETAIL_TYPE = "credbroker.v1.ErrorDetail";
 /** Every reason the broker can answer (docs/api.md). */
 export type BrokerReason =
   | "INVALID_REQUEST" | "UNKNOWN_SITE" | "INVALID_CREDENTIALS" | "INVALID_SECOND_FACTOR"
-  | "CHALLENGE_NOT_FOUND" | "CHALLENGE_BUSY" | "SSO_REQUIRED" | "REFRESH_TOKEN_INVALID"
+  | "CHALLENGE_NOT_FOUND" | "CHALLENGE_BUSY" | "APPROVAL_PENDING" | "SSO_REQUIRED" | "REFRESH_TOKEN_INVALID"
   | "SESSION_NOT_FOUND" | "INVALID_SCRIPT_KEY" | "CALLER_UNAUTHENTICATED" | "CALLER_NOT_ALLOWED"
   | "TOO_MANY_ATTEMPTS" | "TOO_MANY_REQUESTS" | "UPSTREAM_UNAVAILABLE" | "UPSTREAM_PROTOCOL_ERROR" | "STORE_UNAVAILABLE"
   | "NOT_IMPLEMENTED" | "INTERNAL";
@@ -24,7 +24,7 @@ export class BrokerError extends Error {
   readonly reason: BrokerReason | "";
   /** For INVALID_SECOND_FACTOR: code attempts left on the challenge (0: the challenge is gone). */
   readonly attemptsLeft: number;
-  /** For TOO_MANY_ATTEMPTS and UPSTREAM_UNAVAILABLE: seconds to wait, when the broker said. */
+  /** For TOO_MANY_ATTEMPTS, UPSTREAM_UNAVAILABLE and APPROVAL_PENDING: seconds to wait, when the broker said. */
   readonly retryAfterSeconds: number | undefined;
   /** ErrorDetail.metadata. */
   readonly metadata: Readonly<Record<string, string>>;

@@ -2,10 +2,11 @@
 // person's session the broker keeps, named by its session id. The caller (a
 // web backend, typically) never holds a refresh token; GetAccessToken answers
 // a token valid for at least the asked validity, refreshed at the site first
-// when needed.
+// when needed, and RefreshSession by session id replaces a token the site
+// refused.
 import { Broker, CallSettings } from "./broker";
 import { AccessToken } from "./generated/credbroker/v1/broker";
-import { waitFor } from "./session";
+import { TokenSource, waitFor } from "./session";
 
 /** The longest min validity the broker honours (site tokens live about 600 s). */
 export const MAX_MIN_VALIDITY_SECONDS = 300;
@@ -32,6 +33,8 @@ export interface HeldSessionTokenSourceOptions {
   minValiditySeconds?: number;
   /** Clock in milliseconds since the epoch (default Date.now). */
   now?: () => number;
+  /** The site's base URL, from the login's Session.siteUrl (for BrokerShotgunClient). */
+  siteUrl?: string;
 }
 
 /**
@@ -39,19 +42,23 @@ export interface HeldSessionTokenSourceOptions {
  * more than the min validity left, else asks GetAccessToken. Concurrent
  * callers share one call in flight.
  */
-export class HeldSessionTokenSource {
+export class HeldSessionTokenSource implements TokenSource {
   private current: AccessToken | undefined;
   private inflight: Promise<AccessToken> | undefined;
   /** Counts invalidations: a call that started before one is not cached. */
   private generation = 0;
+  /** The site refused the broker's current token: the next call refreshes the session. */
+  private refused = false;
   private readonly minValidity: number;
   private readonly now: () => number;
+  readonly siteUrl: string;
 
   constructor(private readonly broker: Broker, readonly sessionId: string, options: HeldSessionTokenSourceOptions = {}) {
     if (!sessionId) throw new TypeError("a held session needs its session id (a broker-custody login)");
     // Above the broker's cap every cached token would look stale and each call would go to the broker.
     this.minValidity = Math.min(options.minValiditySeconds ?? 60, MAX_MIN_VALIDITY_SECONDS);
     this.now = options.now ?? Date.now;
+    this.siteUrl = options.siteUrl ?? "";
   }
 
   /**
@@ -66,8 +73,11 @@ export class HeldSessionTokenSource {
     if (!this.inflight) {
       // The shared call carries no caller's signal: one caller giving up must not fail the others.
       const generation = this.generation;
-      this.inflight = getAccessToken(this.broker, this.sessionId, { minValiditySeconds: this.minValidity })
+      const refresh = this.refused;
+      this.inflight = (refresh ? this.refreshNow() : getAccessToken(this.broker, this.sessionId,
+        { minValiditySeconds: this.minValidity }))
         .then((token) => {
+          if (refresh) this.refused = false;
           if (generation === this.generation) this.current = token;
           return token;
         })
@@ -78,10 +88,24 @@ export class HeldSessionTokenSource {
     return (await waitFor(this.inflight, options.signal)).accessToken;
   }
 
-  /** Drops the cached token (e.g. after the site answered 401 to it): the next accessToken() asks the broker. */
-  invalidate(): void {
+  /**
+   * Drops the cached token: the next accessToken() asks the broker. With the
+   * token the site refused (401), the next call makes the broker refresh the
+   * session (RefreshSession by session id) instead of answering that token
+   * again; a token already replaced changes nothing.
+   */
+  invalidate(token?: string): void {
+    if (token !== undefined) {
+      if (token !== this.current?.accessToken) return;
+      this.refused = true;
+    }
     this.current = undefined;
     this.generation++;
+  }
+
+  private async refreshNow(): Promise<AccessToken> {
+    const session = await this.broker.refreshSession({ sessionId: this.sessionId });
+    return { accessToken: session.accessToken, tokenType: session.tokenType, expireTime: session.expireTime };
   }
 
   /** Ends the session at the broker. Idempotent; later accessToken() calls reject with SESSION_NOT_FOUND. */

@@ -1,9 +1,9 @@
 // The flows callers use: login() with the two-factor step, refresh(), revoke(),
-// scriptSession(), the caller-custody token sources (single-flight refresh)
-// and toShotgunToken() for pages built on Autodesk's shotgun-nodejs.
+// scriptSession(), exchangeSessionToken(), and the caller-custody token
+// sources (single-flight refresh, invalidate() after the site refused a token).
 import { Broker, CallSettings } from "./broker";
 import { BrokerError } from "./errors";
-import { ClientInfo, Session, TokenCustody } from "./generated/credbroker/v1/broker";
+import { ClientInfo, CredentialKind, Session, TokenCustody } from "./generated/credbroker/v1/broker";
 
 /** What a code provider is told when asked for a second-factor code. */
 export interface CodePrompt {
@@ -26,6 +26,8 @@ export interface LoginOptions extends CallSettings {
   code?: string;
   /** Who keeps the refresh token (default the caller; BROKER answers a sessionId). */
   custody?: TokenCustody;
+  /** REST tokens (the default), or a session token for /api3/json clients (caller custody only). */
+  kind?: CredentialKind;
 }
 
 /** login() met a two-factor challenge and had no code provider to ask. */
@@ -50,6 +52,7 @@ export async function login(
   const result = await broker.beginLogin({
     site: options.site ?? "", username, password, client: options.client,
     secondFactorCode: options.code ?? "", custody: options.custody ?? TokenCustody.TOKEN_CUSTODY_CALLER,
+    kind: options.kind ?? CredentialKind.CREDENTIAL_KIND_REST,
   }, settings);
   if (result.session) return result.session;
   const challenge = result.challenge;
@@ -92,15 +95,40 @@ export interface ScriptSessionOptions extends CallSettings {
   site?: string;
   /** Act as this person (the script must be allowed to). */
   sudoAs?: string;
+  /** REST tokens (the default), or a session token for /api3/json clients. */
+  kind?: CredentialKind;
+  /**
+   * The token the site refused (401, or fault 102 for a session token): the
+   * broker drops it and issues a fresh one, once for all callers reporting it.
+   */
+  rejectedToken?: string;
 }
 
-/** A script-key session (no refresh token: ask again when it expires). */
+/**
+ * A script-key session (no refresh token: ask again when it expires). An
+ * empty key asks the broker's keyring for it.
+ */
 export function scriptSession(
   broker: Broker, scriptName: string, scriptKey: string, options: ScriptSessionOptions = {},
 ): Promise<Session> {
   return broker.issueScriptSession({
     site: options.site ?? "", scriptName, scriptKey, sudoAsLogin: options.sudoAs ?? "",
+    kind: options.kind ?? CredentialKind.CREDENTIAL_KIND_REST, rejectedToken: options.rejectedToken ?? "",
   }, options);
+}
+
+/**
+ * Exchanges a ShotGrid session token (from shotgun_api3, Toolkit or the web
+ * session) for REST tokens: a refresh token with caller custody (the
+ * default), a sessionId with broker custody. The principal is empty.
+ */
+export function exchangeSessionToken(
+  broker: Broker, sessionToken: string, options: { site?: string; custody?: TokenCustody } & CallSettings = {},
+): Promise<Session> {
+  const { site, custody, ...settings } = options;
+  return broker.exchangeSessionToken({
+    site: site ?? "", sessionToken, custody: custody ?? TokenCustody.TOKEN_CUSTODY_CALLER,
+  }, settings);
 }
 
 export interface TokenSourceOptions {
@@ -108,6 +136,22 @@ export interface TokenSourceOptions {
   marginSeconds?: number;
   /** Clock in milliseconds since the epoch (default Date.now). */
   now?: () => number;
+}
+
+/**
+ * What an HTTP client of the site needs from a token source (the three
+ * sources here, and BrokerShotgunClient's argument).
+ */
+export interface TokenSource {
+  /** A REST access token to send as `Authorization: Bearer`. */
+  accessToken(options?: { signal?: AbortSignal }): Promise<string>;
+  /**
+   * The site refused `token` (401): the next accessToken() gets a fresh one
+   * from the broker. A token already replaced changes nothing.
+   */
+  invalidate(token?: string): void;
+  /** The site's base URL (Session.site_url) once the broker has said it; "" before. */
+  readonly siteUrl: string;
 }
 
 /**
@@ -134,9 +178,11 @@ function expiresWithin(session: Session, marginSeconds: number, now: number): bo
  * for at least the margin, refreshing first when needed. Concurrent callers
  * share one RefreshSession call; the rotated refresh token is kept.
  */
-export class SessionTokenSource {
+export class SessionTokenSource implements TokenSource {
   private current: Session;
   private inflight: Promise<Session> | undefined;
+  /** The site refused the current access token: refresh before handing it out again. */
+  private stale = false;
   private readonly margin: number;
   private readonly now: () => number;
   private readonly listeners: Array<(session: Session) => void> = [];
@@ -156,6 +202,10 @@ export class SessionTokenSource {
     return this.current.refreshToken;
   }
 
+  get siteUrl(): string {
+    return this.current.siteUrl;
+  }
+
   /** Called after each refresh with the new session (e.g. to persist the refresh token). */
   onRefresh(listener: (session: Session) => void): void {
     this.listeners.push(listener);
@@ -166,10 +216,15 @@ export class SessionTokenSource {
    * caller's wait; a refresh under way goes on for the others.
    */
   async accessToken(options: { signal?: AbortSignal } = {}): Promise<string> {
-    if (!this.inflight && !expiresWithin(this.current, this.margin, this.now())) {
+    if (!this.inflight && !this.stale && !expiresWithin(this.current, this.margin, this.now())) {
       return this.current.accessToken;
     }
     return (await waitFor(this.refreshOnce(), options.signal)).accessToken;
+  }
+
+  /** The site refused `token`: the next accessToken() refreshes, unless that token was already replaced. */
+  invalidate(token?: string): void {
+    if (token === undefined || token === this.current.accessToken) this.stale = true;
   }
 
   /**
@@ -190,7 +245,8 @@ export class SessionTokenSource {
         .then((next) => {
           // The site does not say whose tokens a refresh returns: keep the principal.
           this.current = { ...next, principal: next.principal?.userLogin ? next.principal : previous.principal,
-            site: next.site || previous.site };
+            site: next.site || previous.site, siteUrl: next.siteUrl || previous.siteUrl };
+          this.stale = false;
           for (const listener of this.listeners) listener(this.current);
           return this.current;
         })
@@ -202,17 +258,27 @@ export class SessionTokenSource {
   }
 }
 
-/** Script sessions: issues again when the token would expire within the margin (single flight). */
-export class ScriptTokenSource {
+/**
+ * Script sessions: issues again when the token would expire within the
+ * margin (single flight). With `kind: CREDENTIAL_KIND_SESSION_TOKEN` the
+ * token is the script's session token, kept until invalidate() (session
+ * tokens carry no lifetime). invalidate() after the site refused the token
+ * sends it to the broker as `rejectedToken`.
+ */
+export class ScriptTokenSource implements TokenSource {
   private current: Session | undefined;
   private inflight: Promise<Session> | undefined;
+  /** The token the site refused, sent with the next IssueScriptSession. */
+  private rejected: string | undefined;
+  private readonly sessionKind: boolean;
   private readonly margin: number;
   private readonly now: () => number;
 
   constructor(
-    private readonly broker: Broker, private readonly scriptName: string, private readonly scriptKey: string,
-    private readonly options: ScriptSessionOptions & TokenSourceOptions = {},
+    private readonly broker: Broker, private readonly scriptName: string, private readonly scriptKey: string = "",
+    private readonly options: Omit<ScriptSessionOptions, "rejectedToken"> & TokenSourceOptions = {},
   ) {
+    this.sessionKind = options.kind === CredentialKind.CREDENTIAL_KIND_SESSION_TOKEN;
     this.margin = options.marginSeconds ?? 60;
     this.now = options.now ?? Date.now;
   }
@@ -222,40 +288,56 @@ export class ScriptTokenSource {
     return this.current;
   }
 
-  /** An access token valid for at least the margin; `signal` stops this caller's wait only. */
-  async accessToken(options: { signal?: AbortSignal } = {}): Promise<string> {
-    if (!this.inflight && this.current && !expiresWithin(this.current, this.margin, this.now())) {
-      return this.current.accessToken;
-    }
+  get siteUrl(): string {
+    return this.current?.siteUrl ?? "";
+  }
+
+  /**
+   * The token of the source's kind: the REST access token, valid for at
+   * least the margin, or the session token. `signal` stops this caller's wait only.
+   */
+  async token(options: { signal?: AbortSignal } = {}): Promise<string> {
+    if (!this.inflight && this.current && !this.needsNew(this.current)) return this.tokenOf(this.current);
     if (!this.inflight) {
       // The shared call carries no caller's signal: one caller giving up must not fail the others.
       const { signal: _ignored, ...shared } = this.options;
-      this.inflight = scriptSession(this.broker, this.scriptName, this.scriptKey, shared)
-        .then((session) => (this.current = session))
+      const rejectedToken = this.rejected;
+      this.inflight = scriptSession(this.broker, this.scriptName, this.scriptKey, { ...shared, rejectedToken })
+        .then((session) => {
+          this.rejected = undefined;
+          return (this.current = session);
+        })
         .finally(() => {
           this.inflight = undefined;
         });
     }
-    return (await waitFor(this.inflight, options.signal)).accessToken;
+    return this.tokenOf(await waitFor(this.inflight, options.signal));
   }
-}
 
-/** The token object shotgun-nodejs's ShotgunApiClient takes as its `token`. */
-export interface ShotgunToken {
-  token_type: string;
-  access_token: string;
-  /** Seconds until the access token expires, from now. */
-  expires_in: number;
-  refresh_token: string;
-}
+  /** The REST access token (the default kind); for a session-token source use token(). */
+  accessToken(options: { signal?: AbortSignal } = {}): Promise<string> {
+    if (this.sessionKind) return Promise.reject(new TypeError("a session-token source has no access token: use token()"));
+    return this.token(options);
+  }
 
-/** `client.token = toShotgunToken(session)` for a shotgun-nodejs ShotgunApiClient. */
-export function toShotgunToken(session: Session, now: number = Date.now()): ShotgunToken {
-  const expire = session.expireTime?.getTime() ?? now;
-  return {
-    token_type: session.tokenType || "Bearer",
-    access_token: session.accessToken,
-    expires_in: Math.max(0, Math.floor((expire - now) / 1000)),
-    refresh_token: session.refreshToken,
-  };
+  /**
+   * The site refused `token` (401, or fault 102 for a session token): the
+   * next token() asks the broker for a fresh one, reporting this one. A token
+   * already replaced changes nothing.
+   */
+  invalidate(token?: string): void {
+    if (!this.current) return;
+    const current = this.tokenOf(this.current);
+    if (token !== undefined && token !== current) return;
+    this.rejected = current;
+    this.current = undefined;
+  }
+
+  private tokenOf(session: Session): string {
+    return this.sessionKind ? session.sessionToken : session.accessToken;
+  }
+
+  private needsNew(session: Session): boolean {
+    return !this.sessionKind && expiresWithin(session, this.margin, this.now());
+  }
 }

@@ -1,13 +1,15 @@
 // Test support (also used by examples/web-login's browser tests): RFC 6238
 // TOTP codes, and the real broker and fake ShotGrid site started as processes
 // on ports the OS picks, found through CREDBROKER_BROKER_BINARY and
-// CREDBROKER_FAKE_SITE_BINARY.
+// CREDBROKER_FAKE_SITE_BINARY, with node:test hooks that start and stop them.
 import assert from "node:assert/strict";
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import { createHmac } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { after, before } from "node:test";
+import { Broker, ConnectOptions, connect } from "./broker";
 import { BrokerError } from "./errors";
 
 const REPO = path.resolve(__dirname, "..", "..", "..", "..");
@@ -85,6 +87,17 @@ export interface StartOptions {
   siteArgs?: string[];
 }
 
+/** What GET /_fake/stats answers (the fields the tests read). */
+export interface SiteStats {
+  requests: Record<string, number>;
+  entity_reads: number;
+  api3: { by_method_and_auth: Record<string, number> } & Record<string, unknown>;
+  launcher: Record<"create" | "poll" | "approve" | "reject", number>;
+}
+
+/** A broker configuration that polls a browser login at the site every 100 ms (tests need not wait 2 s). */
+export const FAST_BROWSER_LOGIN = "browser_login:\n  poll_interval_ms: 100\n";
+
 /** A running fake site and broker. */
 export class Stack {
   private constructor(
@@ -122,8 +135,36 @@ export class Stack {
 
   /** GET /_fake/stats: request counters by grant ("password", "refresh_token", ...). */
   async requests(): Promise<Record<string, number>> {
+    return (await this.stats()).requests;
+  }
+
+  /** GET /_fake/stats, whole: token grants, entity reads, /api3/json calls, launcher events. */
+  async stats(): Promise<SiteStats> {
     const answer = await fetch(`${this.siteUrl}/_fake/stats`);
-    return ((await answer.json()) as { requests: Record<string, number> }).requests;
+    return (await answer.json()) as SiteStats;
+  }
+
+  /**
+   * Decides a browser login at the site as the person would (approve as a
+   * login, or reject). The site's request id is the last part of the
+   * broker's approval URL.
+   */
+  async decideBrowserLogin(approvalUrl: string, decision: { approveAs: string } | { reject: true }): Promise<void> {
+    const id = new URL(approvalUrl).pathname.split("/").pop();
+    const body = "approveAs" in decision ? { approve_as: decision.approveAs } : { reject: true };
+    const answer = await fetch(`${this.siteUrl}/_fake/app_session_request/${id}`, {
+      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body),
+    });
+    if (!answer.ok) throw new Error(`/_fake/app_session_request answered ${answer.status}`);
+  }
+
+  /** A session token minted by the site for a person or a script (POST /_fake/session_token). */
+  async mintSessionToken(holder: { login: string } | { script: string }): Promise<string> {
+    const answer = await fetch(`${this.siteUrl}/_fake/session_token`, {
+      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(holder),
+    });
+    if (!answer.ok) throw new Error(`/_fake/session_token answered ${answer.status}`);
+    return ((await answer.json()) as { session_token: string }).session_token;
   }
 
   /** POST /_fake/<what> with a JSON body (settings, clock, faults, reset). */
@@ -151,6 +192,23 @@ export class Stack {
     await siteDone;
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Registers, in the calling describe(), a Stack and a Broker connected to it
+ * (with `connectOptions`); the returned object holds both once `before` has run.
+ */
+export function useStack(options: StartOptions = {}, connectOptions: ConnectOptions = {}): { stack: Stack; broker: Broker } {
+  const world = {} as { stack: Stack; broker: Broker };
+  before(async () => {
+    world.stack = await Stack.start(options);
+    world.broker = connect(world.stack.brokerAddress, connectOptions);
+  });
+  after(async () => {
+    world.broker?.close();
+    await world.stack?.stop();
+  });
+  return world;
 }
 
 /** A throwaway CA and a certificate for 127.0.0.1/localhost signed by it, plus a client

@@ -1,11 +1,11 @@
 // Tests of the client against the real broker and fake ShotGrid site: login
-// with the two-factor step, error reasons, token sources, toShotgunToken.
+// with the two-factor step, error reasons, token sources.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { InterceptingCall, Interceptor, status } from "@grpc/grpc-js";
 import {
   Broker, BrokerError, CodePrompt, ScriptTokenSource, SecondFactorRequiredError, SessionTokenSource, TokenCustody,
-  connect, login, refresh, revoke, scriptSession, toShotgunToken,
+  connect, login, refresh, revoke, scriptSession,
 } from "../src/index";
 import { Stack, USERS, rejection, totp } from "../src/testing";
 
@@ -165,25 +165,6 @@ describe("credbroker client against the real broker", () => {
     } finally {
       counted.close();
     }
-  });
-
-  test("toShotgunToken has the shape shotgun-nodejs takes and works at the site", async () => {
-    const session = await login(broker, USERS.frank.login, USERS.frank.password, () => totp(USERS.frank.secret));
-    const token = toShotgunToken(session);
-    assert.deepEqual(Object.keys(token).sort(), ["access_token", "expires_in", "refresh_token", "token_type"]);
-    assert.equal(token.token_type, "Bearer");
-    assert.equal(token.access_token, session.accessToken);
-    assert.equal(token.refresh_token, session.refreshToken);
-    assert.ok(Number.isInteger(token.expires_in) && token.expires_in > 590 && token.expires_in <= 600,
-      String(token.expires_in));
-    assert.equal(toShotgunToken(session, session.expireTime!.getTime() + 5000).expires_in, 0);
-
-    const answer = await fetch(`${stack.siteUrl}/api/v1/entity/projects`, {
-      headers: { authorization: `${token.token_type} ${token.access_token}` },
-    });
-    assert.equal(answer.status, 200);
-    const body = (await answer.json()) as { data: Array<{ attributes: { name: string } }> };
-    assert.ok(body.data.some((p) => p.attributes.name === "Feature Film A"));
   });
 });
 

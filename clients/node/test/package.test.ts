@@ -1,6 +1,6 @@
 // The package as npm would publish it: `npm pack` (dry run) holds the built
 // library, its type declarations and the service config, and no tests; the
-// `exports` entries resolve to files in it.
+// `exports` (and `typesVersions`) entries resolve to files in it.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import * as path from "node:path";
@@ -24,4 +24,13 @@ test("npm pack holds the built library, its types and the service config, and no
       assert.ok(files.has(path.normalize(file)), `exports names ${file}, which is not in the package`);
     }
   }
+  // TypeScript's `node` (node10) resolution ignores `exports`: typesVersions maps the same subpaths.
+  const subpaths = Object.keys(manifest.exports).filter((k) => k !== "." && !k.endsWith("package.json"));
+  assert.deepEqual(Object.keys(manifest.typesVersions["*"]).map((k) => `./${k}`).sort(), subpaths.sort());
+  for (const [subpath, [file]] of Object.entries(manifest.typesVersions["*"]) as Array<[string, string[]]>) {
+    assert.equal(path.normalize(file), path.normalize(manifest.exports[`./${subpath}`].types));
+  }
+  // shotgun-nodejs only for "credbroker-client/shotgun": an optional peer, never installed for everyone.
+  assert.equal(manifest.dependencies["shotgun-nodejs"], undefined);
+  assert.equal(manifest.peerDependenciesMeta["shotgun-nodejs"].optional, true);
 });

@@ -62,6 +62,9 @@ describe("deadlines, cancellation and retries", () => {
       issueScriptSession: answer("IssueScriptSession", session),
       getAccessToken: answer("GetAccessToken", { accessToken: "tok", tokenType: "Bearer" }),
       revokeSession: answer("RevokeSession", {}),
+      exchangeSessionToken: answer("ExchangeSessionToken", session),
+      beginBrowserLogin: answer("BeginBrowserLogin", { requestId: "r", approvalUrl: "https://site/approve" }),
+      completeBrowserLogin: answer("CompleteBrowserLogin", session),
     });
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
@@ -89,14 +92,36 @@ describe("deadlines, cancellation and retries", () => {
   });
 
   test("calls on the raw client are bounded by the service config", async () => {
-    delayMs = 1500;
     const broker = connect(address, { timeoutSeconds: 0.3 });
     try {
       const raw: CredentialBrokerClient = broker.client;
-      const code = await new Promise<number | undefined>((resolve) => {
+      const refreshed = () => new Promise<number | undefined>((resolve) => {
         raw.refreshSession(RefreshSessionRequest.fromPartial({ refreshToken: "r" }), (error) => resolve(error?.code));
       });
-      assert.equal(code, status.DEADLINE_EXCEEDED);
+      delayMs = 100; // within 0.3 s (not 3 ns: grpc-js reads "0.3s" as nanoseconds)
+      assert.equal(await refreshed(), undefined);
+      delayMs = 1500;
+      assert.equal(await refreshed(), status.DEADLINE_EXCEEDED);
+    } finally {
+      broker.close();
+    }
+  });
+
+  test("CompleteBrowserLogin's deadline is the wait asked for plus the timeout, past the service config's", async () => {
+    delayMs = 700;
+    const broker = connect(address, { timeoutSeconds: 0.3 });
+    try {
+      const session = await broker.completeBrowserLogin({ requestId: "r", wait: { seconds: 1, nanos: 0 } });
+      assert.equal(session.accessToken, "tok");
+      assert.ok(deadlines[0] > 1000 && deadlines[0] <= 1400, `deadline ${deadlines[0]} ms`);
+      await broker.completeBrowserLogin({ requestId: "r" }); // unset: the broker waits 30 s
+      assert.ok(deadlines[1] > 29_000 && deadlines[1] <= 30_400, `deadline ${deadlines[1]} ms`);
+      await broker.completeBrowserLogin({ requestId: "r" }, { timeoutSeconds: 5 });
+      assert.ok(deadlines[2] > 4000 && deadlines[2] <= 5100, `deadline ${deadlines[2]} ms`);
+      delayMs = 0;
+      await broker.beginBrowserLogin({});
+      await broker.exchangeSessionToken({ sessionToken: "s" });
+      assert.ok(deadlines[3] <= 400 && deadlines[4] <= 400, `deadlines ${deadlines.slice(3)} ms`);
     } finally {
       broker.close();
     }
@@ -163,11 +188,14 @@ describe("deadlines, cancellation and retries", () => {
     failures = 1;
     const broker = connect(address);
     try {
+      assert.equal((await rejection(broker.beginBrowserLogin({}))).code, status.UNAVAILABLE);
+      assert.equal((await rejection(broker.completeBrowserLogin({ requestId: "r" }))).code, status.UNAVAILABLE);
       assert.equal((await rejection(refresh(broker, "refresh-1"))).code, status.UNAVAILABLE);
       assert.equal((await rejection(login(broker, "alice", "pw", null, { code: "123456" }))).code, status.UNAVAILABLE);
       assert.equal((await rejection(broker.submitSecondFactor({ challengeId: "c", code: "123456" }))).code,
         status.UNAVAILABLE);
-      assert.deepEqual(attempts, { RefreshSession: 1, BeginLogin: 1, SubmitSecondFactor: 1 });
+      assert.deepEqual(attempts,
+        { BeginBrowserLogin: 1, CompleteBrowserLogin: 1, RefreshSession: 1, BeginLogin: 1, SubmitSecondFactor: 1 });
     } finally {
       broker.close();
     }

@@ -1,5 +1,6 @@
 """The asyncio client (grpc.aio), beside the synchronous one: the same connection policy,
-calls and errors, for services built on asyncio.
+calls and errors (session tokens, rejected_token, session-token exchange and the
+browser-approved login included), for services built on asyncio.
 
     from credbroker import aio
     async with aio.connect("127.0.0.1:50051") as client:
@@ -18,8 +19,10 @@ import grpc
 import grpc.aio
 
 from credbroker import policy
-from credbroker.client import (Custody, SecondFactorPrompt, SecondFactorRequired, Session,
-                               _expire_of, _read, _tls_decision)
+from credbroker.client import (BrowserLoginChallenge, CredentialKind, Custody,
+                               SecondFactorPrompt, SecondFactorRequired, Session,
+                               _approval_deadline, _expire_of, _read, _tls_decision,
+                               _wait_duration)
 from credbroker.errors import BrokerError, Reason
 from credbroker.v1 import broker_pb2, broker_pb2_grpc
 
@@ -78,11 +81,12 @@ class AsyncBrokerClient:
     async def login(self, username: str, password: str,
                     code_provider: Optional[CodeProvider] = None, site: str = "", *,
                     code: Optional[str] = None, custody: Custody = Custody.CALLER,
+                    kind: CredentialKind = CredentialKind.REST,
                     timeout: Optional[float] = None) -> Session:
         """BrokerClient.login() for asyncio; code_provider may be a coroutine function."""
         request = broker_pb2.BeginLoginRequest(site=site, username=username, password=password,
                                                second_factor_code=code or "",
-                                               custody=int(custody))
+                                               custody=int(custody), kind=int(kind))
         result = await self._call(self._once_stub.BeginLogin if code else self._stub.BeginLogin,
                                   request, timeout)
         if result.WhichOneof("result") == "session":
@@ -140,12 +144,66 @@ class AsyncBrokerClient:
                          broker_pb2.RevokeSessionRequest(session_id=session_id), timeout)
 
     async def script_session(self, name: str, key: str = "", sudo_as: str = "", site: str = "",
-                             *, timeout: Optional[float] = None) -> Session:
-        """A script-key Session. Empty key = the broker's keyring."""
+                             *, kind: CredentialKind = CredentialKind.REST,
+                             rejected_token: str = "",
+                             timeout: Optional[float] = None) -> Session:
+        """A script-key Session. Empty key = the broker's keyring. kind and rejected_token as
+        in BrokerClient.script_session()."""
         return Session.from_proto(await self._call(
             self._stub.IssueScriptSession,
             broker_pb2.IssueScriptSessionRequest(site=site, script_name=name, script_key=key,
-                                                 sudo_as_login=sudo_as), timeout))
+                                                 sudo_as_login=sudo_as, kind=int(kind),
+                                                 rejected_token=rejected_token), timeout))
+
+    async def exchange_session_token(self, session_token: str, site: str = "", *,
+                                     custody: Custody = Custody.CALLER,
+                                     timeout: Optional[float] = None) -> Session:
+        """BrokerClient.exchange_session_token() for asyncio: REST tokens for a session
+        token."""
+        return Session.from_proto(await self._call(
+            self._stub.ExchangeSessionToken,
+            broker_pb2.ExchangeSessionTokenRequest(site=site, session_token=session_token,
+                                                   custody=int(custody)), timeout))
+
+    async def begin_browser_login(self, site: str = "", *, app_name: str = "",
+                                  machine_id: str = "",
+                                  kind: CredentialKind = CredentialKind.REST,
+                                  custody: Custody = Custody.CALLER,
+                                  timeout: Optional[float] = None) -> BrowserLoginChallenge:
+        """BrokerClient.begin_browser_login() for asyncio."""
+        return BrowserLoginChallenge.from_proto(await self._call(
+            self._stub.BeginBrowserLogin,
+            broker_pb2.BeginBrowserLoginRequest(site=site, app_name=app_name,
+                                                machine_id=machine_id, kind=int(kind),
+                                                custody=int(custody)), timeout))
+
+    async def complete_browser_login(self, request_id: str,
+                                     wait: Optional[float] = None) -> Session:
+        """BrokerClient.complete_browser_login() for asyncio: awaits the person's approval
+        up to `wait` seconds (None: the broker's 30)."""
+        request = broker_pb2.CompleteBrowserLoginRequest(request_id=request_id)
+        held = _wait_duration(request, wait)
+        return Session.from_proto(await self._call(self._stub.CompleteBrowserLogin, request,
+                                                   held + self._timeout))
+
+    async def browser_login(self, show: Callable[[BrowserLoginChallenge], Any],
+                            site: str = "", *, app_name: str = "", machine_id: str = "",
+                            kind: CredentialKind = CredentialKind.REST,
+                            custody: Custody = Custody.CALLER) -> Session:
+        """BrokerClient.browser_login() for asyncio; show may be a coroutine function."""
+        challenge = await self.begin_browser_login(site, app_name=app_name,
+                                                   machine_id=machine_id, kind=kind,
+                                                   custody=custody)
+        shown = show(challenge)
+        if inspect.isawaitable(shown):
+            await shown
+        deadline = _approval_deadline(challenge)
+        while True:
+            try:
+                return await self.complete_browser_login(challenge.request_id)
+            except BrokerError as error:
+                if error.reason != Reason.APPROVAL_PENDING or time.time() >= deadline:
+                    raise
 
     async def close(self) -> None:
         await asyncio.gather(self._channel.close(), self._once_channel.close())

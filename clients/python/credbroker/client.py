@@ -1,9 +1,11 @@
 """The broker client: channel set-up (insecure loopback, TLS with a CA, mTLS, service bearer
-token), the two-step login loop, refresh, revoke and script sessions."""
+token), the two-step login loop, refresh, revoke, script sessions, session-token exchange and
+the browser-approved login."""
 
 import dataclasses
 import datetime
 import enum
+import time
 from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence, Tuple, Union
 
 import grpc
@@ -15,7 +17,7 @@ from credbroker.v1 import broker_pb2, broker_pb2_grpc
 
 if TYPE_CHECKING:
     from credbroker.token_source import (
-        HeldSessionTokenSource, ScriptTokenSource, SessionTokenSource)
+        HeldSessionTokenSource, ScriptSessionTokenSource, ScriptTokenSource, SessionTokenSource)
 
 ServiceToken = Union[str, Callable[[], str], None]
 """A service token, or a function asked for it before every call (a rotated secret)."""
@@ -31,14 +33,20 @@ class Principal:
 
 @dataclasses.dataclass(frozen=True)
 class Session:
-    """A ShotGrid session. Tokens are kept out of repr() so that logs do not leak them."""
-    access_token: str = dataclasses.field(repr=False)
+    """A ShotGrid session. Tokens are kept out of repr() so that logs do not leak them.
+
+    REST kind: access_token (and refresh_token with caller custody, session_id with broker
+    custody). Session-token kind: session_token only, for shotgun_api3 and Toolkit (no
+    expire_time: session tokens carry no lifetime). site_url is the site's base URL."""
+    access_token: str = dataclasses.field(default="", repr=False)
     token_type: str = "Bearer"
     expire_time: Optional[datetime.datetime] = None  # timezone-aware, UTC
     refresh_token: str = dataclasses.field(default="", repr=False)
     session_id: str = dataclasses.field(default="", repr=False)
     principal: Principal = Principal()
     site: str = ""
+    session_token: str = dataclasses.field(default="", repr=False)
+    site_url: str = ""
 
     @classmethod
     def from_proto(cls, message: broker_pb2.Session) -> "Session":
@@ -46,11 +54,14 @@ class Session:
         if message.HasField("expire_time"):
             expire = message.expire_time.ToDatetime().replace(tzinfo=datetime.timezone.utc)
         p = message.principal
-        return cls(access_token=message.access_token, token_type=message.token_type or "Bearer",
+        # A session-token Session has no token type; a REST one without it is a Bearer.
+        token_type = message.token_type or ("Bearer" if message.access_token else "")
+        return cls(access_token=message.access_token, token_type=token_type,
                    expire_time=expire, refresh_token=message.refresh_token,
                    session_id=message.session_id,
                    principal=Principal(p.user_login, p.script_name, p.sudo_as_login),
-                   site=message.site)
+                   site=message.site, session_token=message.session_token,
+                   site_url=message.site_url)
 
     def expires_in(self, now: Optional[float] = None) -> float:
         """Seconds until the access token expires (inf when the broker gave no expiry)."""
@@ -67,6 +78,47 @@ class Custody(enum.IntEnum):
     BROKER = broker_pb2.TOKEN_CUSTODY_BROKER
 
 
+class CredentialKind(enum.IntEnum):
+    """What a session carries (the proto's CredentialKind): REST API tokens, or a session
+    token for shotgun_api3 and Toolkit (/api3/json), held by the caller only."""
+    REST = broker_pb2.CREDENTIAL_KIND_REST
+    SESSION_TOKEN = broker_pb2.CREDENTIAL_KIND_SESSION_TOKEN
+
+
+@dataclasses.dataclass(frozen=True)
+class BrowserLoginChallenge:
+    """A login the person approves in a browser: open approval_url, then
+    complete_browser_login(request_id) answers the session once approved."""
+    request_id: str = dataclasses.field(repr=False)
+    approval_url: str
+    expire_time: Optional[datetime.datetime] = None
+
+    @classmethod
+    def from_proto(cls, message: broker_pb2.BrowserLoginChallenge) -> "BrowserLoginChallenge":
+        return cls(message.request_id, message.approval_url, _expire_of(message))
+
+
+DEFAULT_BROWSER_WAIT = 30.0
+"""Seconds CompleteBrowserLogin waits for the approval when no wait is given (the broker's
+default); the broker allows at most 60."""
+
+
+def _wait_duration(request: Any, wait: Optional[float]) -> float:
+    """Sets request.wait (unset: the broker's default) and answers how long the broker may
+    hold the call, for its deadline."""
+    if wait is None:
+        return DEFAULT_BROWSER_WAIT
+    request.wait.FromTimedelta(datetime.timedelta(seconds=wait))
+    return max(float(wait), 0.0)
+
+
+def _approval_deadline(challenge: BrowserLoginChallenge) -> float:
+    """When a browser login stops being worth waiting for (unix time)."""
+    if challenge.expire_time is None:
+        return float("inf")
+    return challenge.expire_time.timestamp()
+
+
 class SecondFactorRequired(Exception):
     """login() met a two-factor challenge and had no code_provider to ask."""
 
@@ -79,6 +131,10 @@ class SecondFactorPrompt:
     attempts_left: int
     expire_time: Optional[datetime.datetime]
     previous_error: Optional[BrokerError] = None  # set when the last code was wrong
+
+
+CodeProvider = Callable[[SecondFactorPrompt], str]
+"""Answers the person's TOTP or backup code for a SecondFactorPrompt."""
 
 
 def _read(path: Optional[str]) -> Optional[bytes]:
@@ -182,9 +238,9 @@ class BrokerClient:
         token = self._service_token() if callable(self._service_token) else self._service_token
         return (("authorization", "Bearer " + token),) if token else None
 
-    def _call(self, method, request):
+    def _call(self, method, request, timeout=None):
         try:
-            return method(request, timeout=self._timeout, metadata=self._metadata())
+            return method(request, timeout=timeout or self._timeout, metadata=self._metadata())
         except grpc.RpcError as error:
             raise BrokerError.from_rpc_error(error) from None
 
@@ -196,8 +252,9 @@ class BrokerClient:
 
     # -- calls ---------------------------------------------------------------------------
     def login(self, username: str, password: str,
-              code_provider: Optional[Callable[[SecondFactorPrompt], str]] = None,
+              code_provider: Optional[CodeProvider] = None,
               site: str = "", *, code: Optional[str] = None, custody: Custody = Custody.CALLER,
+              kind: CredentialKind = CredentialKind.REST,
               client_address: str = "", user_agent: str = "") -> Session:
         """Logs a person in and returns a Session.
 
@@ -207,11 +264,13 @@ class BrokerClient:
         a wrong code while the challenge has attempts left; without a code_provider a
         challenge raises SecondFactorRequired. custody=Custody.BROKER keeps the refresh
         token at the broker: the Session carries a session_id instead.
+        kind=CredentialKind.SESSION_TOKEN answers a Session with a session_token (for
+        shotgun_api3 and Toolkit), caller custody only.
         """
         client = self._client_info(client_address, user_agent)
         request = broker_pb2.BeginLoginRequest(
             site=site, username=username, password=password, client=client,
-            second_factor_code=code or "", custody=int(custody))
+            second_factor_code=code or "", custody=int(custody), kind=int(kind))
         result = self._call(self._once_stub.BeginLogin if code else self._stub.BeginLogin,
                             request)
         if result.WhichOneof("result") == "session":
@@ -266,12 +325,71 @@ class BrokerClient:
         self._call(self._stub.RevokeSession, broker_pb2.RevokeSessionRequest(session_id=session_id))
 
     def script_session(self, name: str, key: str = "", sudo_as: str = "",
-                       site: str = "") -> Session:
-        """A script-key Session (no refresh token: ask again). Empty key = broker keyring."""
+                       site: str = "", *, kind: CredentialKind = CredentialKind.REST,
+                       rejected_token: str = "") -> Session:
+        """A script-key Session (no refresh token: ask again). Empty key = broker keyring.
+
+        kind=CredentialKind.SESSION_TOKEN answers a session_token for shotgun_api3 (no
+        sudo_as: the token lets its holder act as anyone the script may, so the policy must
+        grant the caller sudo_as "*").
+        rejected_token: a token of this script that the site refused; the broker drops it
+        and issues a fresh one if it is the one it holds (otherwise it answers the one it
+        holds), so many callers reporting one token cause one site call."""
         return Session.from_proto(self._call(self._stub.IssueScriptSession,
                                              broker_pb2.IssueScriptSessionRequest(
                                                  site=site, script_name=name, script_key=key,
-                                                 sudo_as_login=sudo_as)))
+                                                 sudo_as_login=sudo_as, kind=int(kind),
+                                                 rejected_token=rejected_token)))
+
+    def exchange_session_token(self, session_token: str, site: str = "", *,
+                               custody: Custody = Custody.CALLER) -> Session:
+        """Exchanges a ShotGrid session token (from shotgun_api3, Toolkit or a browser
+        login) for REST tokens. The Session names no principal (the site does not say).
+        A token the site refuses raises AuthenticationError (INVALID_CREDENTIALS)."""
+        return Session.from_proto(self._call(self._stub.ExchangeSessionToken,
+                                             broker_pb2.ExchangeSessionTokenRequest(
+                                                 site=site, session_token=session_token,
+                                                 custody=int(custody))))
+
+    def begin_browser_login(self, site: str = "", *, app_name: str = "",
+                            machine_id: str = "", kind: CredentialKind = CredentialKind.REST,
+                            custody: Custody = Custody.CALLER) -> BrowserLoginChallenge:
+        """Starts a login the person approves in a browser (the app session launcher, which
+        works on password, SSO and Autodesk Identity sites alike). app_name and machine_id
+        are shown on the approval page (empty: the broker's name and host)."""
+        return BrowserLoginChallenge.from_proto(self._call(
+            self._stub.BeginBrowserLogin,
+            broker_pb2.BeginBrowserLoginRequest(site=site, app_name=app_name,
+                                                machine_id=machine_id, kind=int(kind),
+                                                custody=int(custody))))
+
+    def complete_browser_login(self, request_id: str, wait: Optional[float] = None) -> Session:
+        """Waits up to `wait` seconds (None: the broker's 30; at most 60; 0: ask the site
+        once) for the person's approval and answers the Session. Still pending raises
+        SecondFactorError with reason APPROVAL_PENDING (and retry_after); rejected or expired
+        raises SecondFactorError with CHALLENGE_NOT_FOUND."""
+        request = broker_pb2.CompleteBrowserLoginRequest(request_id=request_id)
+        held = _wait_duration(request, wait)
+        return Session.from_proto(self._call(self._stub.CompleteBrowserLogin, request,
+                                             timeout=held + self._timeout))
+
+    def browser_login(self, show: Callable[[BrowserLoginChallenge], Any], site: str = "", *,
+                      app_name: str = "", machine_id: str = "",
+                      kind: CredentialKind = CredentialKind.REST,
+                      custody: Custody = Custody.CALLER) -> Session:
+        """A whole browser-approved login: begin_browser_login, show(challenge) (print or
+        open challenge.approval_url), then complete_browser_login until the person approves
+        or the request expires (SecondFactorError, CHALLENGE_NOT_FOUND or APPROVAL_PENDING)."""
+        challenge = self.begin_browser_login(site, app_name=app_name, machine_id=machine_id,
+                                             kind=kind, custody=custody)
+        show(challenge)
+        deadline = _approval_deadline(challenge)
+        while True:
+            try:
+                return self.complete_browser_login(challenge.request_id)
+            except BrokerError as error:
+                if error.reason != Reason.APPROVAL_PENDING or time.time() >= deadline:
+                    raise
 
     def session_token_source(self, session: Session, *,
                              margin: float = 60.0) -> "SessionTokenSource":
@@ -282,6 +400,11 @@ class BrokerClient:
                             *, margin: float = 60.0) -> "ScriptTokenSource":
         from credbroker.token_source import ScriptTokenSource
         return ScriptTokenSource(self, name, key, sudo_as, site, margin=margin)
+
+    def script_session_token_source(self, name: str, key: str = "",
+                                    site: str = "") -> "ScriptSessionTokenSource":
+        from credbroker.token_source import ScriptSessionTokenSource
+        return ScriptSessionTokenSource(self, name, key, site)
 
     def held_session_token_source(self, session_id: str, *,
                                   min_validity: float = 60.0) -> "HeldSessionTokenSource":

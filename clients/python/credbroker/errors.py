@@ -23,6 +23,7 @@ class Reason(str, enum.Enum):
     INVALID_SECOND_FACTOR = "INVALID_SECOND_FACTOR"
     CHALLENGE_NOT_FOUND = "CHALLENGE_NOT_FOUND"
     CHALLENGE_BUSY = "CHALLENGE_BUSY"
+    APPROVAL_PENDING = "APPROVAL_PENDING"
     SSO_REQUIRED = "SSO_REQUIRED"
     REFRESH_TOKEN_INVALID = "REFRESH_TOKEN_INVALID"
     SESSION_NOT_FOUND = "SESSION_NOT_FOUND"
@@ -111,7 +112,9 @@ class AuthenticationError(BrokerError):
 
 
 class SecondFactorError(BrokerError):
-    """The two-factor step failed: wrong code (see attempts_left), challenge gone or busy."""
+    """A login's second step failed or is not done: a wrong code (see attempts_left), a
+    challenge gone or busy, or a browser approval still pending (APPROVAL_PENDING: ask again
+    after retry_after) or rejected or expired (CHALLENGE_NOT_FOUND)."""
 
 
 class LimitError(BrokerError):
@@ -124,6 +127,12 @@ class UpstreamError(BrokerError):
 
 class StoreError(BrokerError):
     """The broker's state store is unavailable (retryable)."""
+
+
+class SessionTokenExpired(Exception):
+    """The site refused a person's session token (expired or ended) and nothing can renew it
+    without the person: a session token is a login's, and the broker keeps no password. Log
+    the person in again (or give the token source a `renew` function that does)."""
 
 
 _FAMILIES: Dict[str, Type[BrokerError]] = {
@@ -139,6 +148,7 @@ _FAMILIES: Dict[str, Type[BrokerError]] = {
     Reason.INVALID_SECOND_FACTOR: SecondFactorError,
     Reason.CHALLENGE_NOT_FOUND: SecondFactorError,
     Reason.CHALLENGE_BUSY: SecondFactorError,
+    Reason.APPROVAL_PENDING: SecondFactorError,
     Reason.TOO_MANY_ATTEMPTS: LimitError,
     Reason.TOO_MANY_REQUESTS: LimitError,
     Reason.UPSTREAM_UNAVAILABLE: UpstreamError,

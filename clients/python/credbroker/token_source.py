@@ -1,13 +1,22 @@
-"""Token sources: hand out an access token valid for at least `margin` seconds, fetching a new
-one first when needed. Thread-safe with single flight: however many threads ask at once,
-one call goes to the broker and every waiter gets its answer (or its error).
+"""Token sources: hand out a token valid for at least `margin` seconds, fetching a new one
+first when needed. Thread-safe with single flight: however many threads ask at once, one call
+goes to the broker and every waiter gets its answer (or its error).
 
 SessionTokenSource keeps a caller-custody session, ScriptTokenSource a script's token, and
-HeldSessionTokenSource a broker-custody session named by its session id (GetAccessToken)."""
+HeldSessionTokenSource a broker-custody session named by its session id (GetAccessToken).
+ScriptSessionTokenSource and PersonSessionTokenSource hand out ShotGrid session tokens (for
+shotgun_api3), which carry no lifetime: they are kept until the site refuses them.
 
+invalidate(token) reports a token the site refused; the next call fetches a new one (for a
+script, IssueScriptSession with rejected_token, so that the broker drops it too)."""
+
+import dataclasses
 import threading
 import time
 from typing import Any, Callable, Optional
+
+from credbroker.client import CredentialKind
+from credbroker.errors import SessionTokenExpired
 
 
 class _Flight:
@@ -20,19 +29,26 @@ class _Flight:
 
 
 class _CachingTokenSource:
+    # The Session field this source hands out.
+    _FIELD = "access_token"
+
     def __init__(self, session, margin, clock):
         self._session = session
         self._margin = float(margin)
         self._clock = clock
         self._cond = threading.Condition()
         self._flight = None
-        self._stale = None  # an access token the site refused (see invalidate)
+        self._stale = None  # a token the site refused (see invalidate)
+
+    def _token(self, session):
+        return getattr(session, self._FIELD)
 
     def _fresh(self, session):
-        return (session is not None and session.access_token != self._stale
+        return (session is not None and self._token(session) != self._stale
                 and session.expires_in(self._clock()) > self._margin)
 
-    def _fetch(self, current):
+    def _fetch(self, current, rejected):
+        """A new Session; rejected is the token the site refused, if that is why."""
         raise NotImplementedError
 
     @property
@@ -44,18 +60,19 @@ class _CachingTokenSource:
     def margin(self):
         return self._margin
 
-    def access_token(self):
-        """An access token valid for at least `margin` seconds; raises BrokerError."""
+    def _get(self):
         session = self._session
         if self._fresh(session):
-            return session.access_token
+            return self._token(session)
         with self._cond:
             while True:
                 session = self._session
                 if self._fresh(session):
-                    return session.access_token
+                    return self._token(session)
                 if self._flight is None:
                     flight = self._flight = _Flight()
+                    rejected = self._stale if session is not None and \
+                        self._token(session) == self._stale else None
                     break
                 # Someone else is fetching: take that flight's answer, fresh or not (a site
                 # whose tokens live less than the margin would otherwise be asked in a loop).
@@ -63,9 +80,9 @@ class _CachingTokenSource:
                 self._cond.wait_for(lambda: flight.done)
                 if flight.error is not None:
                     raise flight.error
-                return flight.session.access_token
+                return self._token(flight.session)
         try:
-            flight.session = self._fetch(session)
+            flight.session = self._fetch(session, rejected)
         except BaseException as error:  # handed to every waiter, then raised here
             flight.error = error
             raise
@@ -77,18 +94,36 @@ class _CachingTokenSource:
                 flight.done = True
                 self._flight = None
                 self._cond.notify_all()
-        return flight.session.access_token
+        return self._token(flight.session)
 
-    def invalidate(self, access_token):
-        """Marks access_token as refused by the site (an HTTP 401): the next access_token()
-        fetches a new one. A token that is no longer current is ignored, so many requests
-        failing with the same token cause one refresh."""
+    def invalidate(self, token):
+        """Marks token as refused by the site (an HTTP 401, a shotgun_api3
+        AuthenticationFault): the next call fetches a new one. A token that is no longer
+        current is ignored, so many requests failing with the same token cause one fetch."""
         with self._cond:
-            if self._session is not None and self._session.access_token == access_token:
-                self._stale = access_token
+            if self._session is not None and self._token(self._session) == token:
+                self._stale = token
 
 
-class SessionTokenSource(_CachingTokenSource):
+class _AccessTokenSource(_CachingTokenSource):
+    """A source of REST access tokens."""
+
+    def access_token(self):
+        """An access token valid for at least `margin` seconds; raises BrokerError."""
+        return self._get()
+
+
+class _ShotgunTokenSource(_CachingTokenSource):
+    """A source of ShotGrid session tokens: no lifetime, kept until the site refuses one."""
+
+    _FIELD = "session_token"
+
+    def session_token(self) -> str:
+        """The session token; raises BrokerError (or SessionTokenExpired for a person)."""
+        return self._get()
+
+
+class SessionTokenSource(_AccessTokenSource):
     """Caller custody: keeps a person's Session and refreshes it through the broker.
 
     Refresh tokens are single use; this source keeps the rotated one (`refresh_token`).
@@ -105,35 +140,84 @@ class SessionTokenSource(_CachingTokenSource):
     def refresh_token(self):
         return self._session.refresh_token
 
-    def _fetch(self, current):
+    def _fetch(self, current, rejected):
         fresh = self._client.refresh(current.refresh_token, site=current.site)
         # RefreshSession names no principal (the site does not say): keep the login's.
         principal = fresh.principal if any(vars(fresh.principal).values()) else current.principal
-        return type(fresh)(access_token=fresh.access_token, token_type=fresh.token_type,
-                           expire_time=fresh.expire_time, refresh_token=fresh.refresh_token,
-                           session_id=fresh.session_id, principal=principal,
-                           site=fresh.site or current.site)
+        return dataclasses.replace(fresh, principal=principal, site=fresh.site or current.site,
+                                   site_url=fresh.site_url or current.site_url)
 
 
-class ScriptTokenSource(_CachingTokenSource):
+class _ScriptFetch:
+    """IssueScriptSession for a script source, with the refused token as rejected_token."""
+
+    _KIND = CredentialKind.REST
+
+    def _script(self, client, name, key, sudo_as, site):
+        self._client = client
+        self._args = (name, key, sudo_as, site)
+
+    def _fetch(self, current, rejected):
+        return self._client.script_session(*self._args, kind=self._KIND,
+                                           rejected_token=rejected or "")
+
+
+class ScriptTokenSource(_ScriptFetch, _AccessTokenSource):
     """A script's token, asked of the broker (IssueScriptSession) again whenever the cached
-    one would expire within `margin` seconds."""
+    one would expire within `margin` seconds, or after invalidate(token): that request
+    carries the refused token as rejected_token, so the broker's shared cache drops it too."""
 
     def __init__(self, client, name, key="", sudo_as="", site="", *, margin=60.0,
                  clock=time.time):
         super().__init__(None, margin, clock)
-        self._client = client
-        self._args = (name, key, sudo_as, site)
+        self._script(client, name, key, sudo_as, site)
 
-    def _fetch(self, current):
-        return self._client.script_session(*self._args)
+
+class ScriptSessionTokenSource(_ScriptFetch, _ShotgunTokenSource):
+    """A script's ShotGrid session token (for shotgun_api3), from the broker's shared cache.
+    The token is kept until invalidate(token) says the site refused it; the next
+    session_token() then asks the broker with rejected_token, and the broker fetches one
+    fresh token for all the callers that report it."""
+
+    _KIND = CredentialKind.SESSION_TOKEN
+
+    def __init__(self, client, name, key="", site=""):
+        super().__init__(None, 0.0, time.time)
+        # No sudo_as: a session token's holder acts as anyone the script may (shotgun_api3's
+        # own sudo_as_login chooses per call).
+        self._script(client, name, key, "", site)
+
+
+class PersonSessionTokenSource(_ShotgunTokenSource):
+    """A person's ShotGrid session token (a login or browser login with
+    kind=CredentialKind.SESSION_TOKEN). The broker keeps no password, so once the site
+    refuses the token only the person can make a new one: session_token() then calls
+    renew() for a new session-token Session (e.g. a login that asks the person again), or
+    raises SessionTokenExpired when there is none."""
+
+    def __init__(self, session, renew: Optional[Callable[[], Any]] = None) -> None:
+        if not session.session_token:
+            raise ValueError("the session carries no session token: log in with "
+                             "kind=CredentialKind.SESSION_TOKEN")
+        super().__init__(session, 0.0, time.time)
+        self._renew = renew
+
+    def _fetch(self, current, rejected):
+        if self._renew is None:
+            raise SessionTokenExpired(
+                "the site refused %s's session token (expired or ended); log in again"
+                % (current.principal.user_login or "the person"))
+        fresh = self._renew()
+        if not fresh.session_token:
+            raise ValueError("renew() answered a session without a session token")
+        return fresh
 
 
 # The longest min_validity the broker honours (site tokens live about 600 s).
 MAX_MIN_VALIDITY = 300.0
 
 
-class HeldSessionTokenSource(_CachingTokenSource):
+class HeldSessionTokenSource(_AccessTokenSource):
     """Broker custody: the broker keeps the person's refresh token and this source holds only
     the session id. access_token() answers the cached token while it has more than
     min_validity seconds left, else asks the broker (GetAccessToken), which refreshes at the
@@ -157,7 +241,7 @@ class HeldSessionTokenSource(_CachingTokenSource):
     def session_id(self) -> str:
         return self._session_id
 
-    def _fetch(self, current: Any) -> Any:
+    def _fetch(self, current: Any, rejected: Optional[str]) -> Any:
         return self._client.get_access_token(self._session_id, self._margin)
 
     def invalidate(self, access_token: Optional[str] = None) -> None:

@@ -1,6 +1,6 @@
 """Shared fixtures for the credbroker Python client tests: generates the gRPC code, starts a
 fresh fake ShotGrid site and broker per test (OS-picked ports via port files), makes TLS
-certificates with the openssl CLI, and computes RFC 6238 TOTP codes."""
+certificates with the openssl CLI, computes RFC 6238 TOTP codes, and finds shotgun_api3."""
 
 import base64
 import hashlib
@@ -27,6 +27,19 @@ BROKER = os.environ.get("CREDBROKER_BROKER_BINARY",
                         "/work/main/build/broker/credential-broker")
 FAKE_SITE = os.environ.get("CREDBROKER_FAKE_SITE_BINARY",
                            "/work/main/build/tests/fake_shotgrid/fake-shotgrid")
+
+# shotgun_api3 3.10.0, for machines whose registries do not carry it (see its README).
+SHOTGUN_API3_COPY = os.path.normpath(os.path.join(
+    PACKAGE_ROOT, "..", "..", "..", "shared", "third_party", "shotgun_api3-3.10.0"))
+
+
+def shotgun_api3_path():
+    """The folder to put on sys.path for shotgun_api3: "" when it is installed, the
+    third-party copy beside the repository otherwise, None when neither is there."""
+    import importlib.util
+    if importlib.util.find_spec("shotgun_api3") is not None:
+        return ""
+    return SHOTGUN_API3_COPY if os.path.isdir(SHOTGUN_API3_COPY) else None
 
 USERS = {
     "alice": ("alice-password-1", "JBSWY3DPEHPK3PXP"),
@@ -111,6 +124,14 @@ class Stack:
     def requests(self, grant):
         return self.stats()["requests"][grant]
 
+    def control(self, path, body=None):
+        """The fake site's control API: GET without a body, POST with one."""
+        return self._http(path, body)
+
+    def api3(self):
+        """/api3/json calls at the site: per method, per auth, per "method.auth"."""
+        return self.stats()["api3"]
+
     def set_clock(self, offset_seconds):
         self._http("/_fake/clock", {"offset_seconds": offset_seconds})
 
@@ -130,6 +151,24 @@ class Stack:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+SCRIPT_KEYS = {"ingest-bot": "ingest-bot-key-0001", "render-farm": "render-farm-key-0002"}
+
+
+def keyring_yaml(directory, scripts=("ingest-bot",)):
+    """Broker YAML for a keyring holding the fake site's script keys and a policy that lets
+    anonymous callers (these tests send no credential) call every method and use `scripts`
+    with no key, session tokens included."""
+    keys = directory / "keys"
+    keys.mkdir()
+    for name, key in SCRIPT_KEYS.items():
+        (keys / name).write_text(key + "\n")
+    policy = directory / "policy.yaml"
+    # sudo_as "*": a script's session token lets its holder act as anyone the script may.
+    policy.write_text("callers:\n  - identity: anonymous\n    methods: [\"*\"]\n"
+                      "    scripts: [%s]\n    sudo_as: [\"*\"]\n" % ", ".join(scripts))
+    return "keyring_dir: %s\npolicy_file: %s\n" % (keys, policy)
 
 
 @pytest.fixture

@@ -124,7 +124,8 @@ def test_the_service_config_reaches_grpc_without_timeouts():
     assert all("timeout" not in method for method in config["methodConfig"])
     retried = {n["method"] for m in config["methodConfig"] if "retryPolicy" in m
                for n in m["name"]}
-    assert retried == {"IssueScriptSession", "GetAccessToken", "BeginLogin", "RevokeSession"}
+    assert retried == {"IssueScriptSession", "GetAccessToken", "BeginLogin", "RevokeSession",
+                       "ExchangeSessionToken"}
 
 
 def test_unavailable_is_retried_for_calls_safe_to_repeat(flaky):

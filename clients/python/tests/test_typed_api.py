@@ -19,6 +19,7 @@ FAMILIES = {
     "CALLER_NOT_ALLOWED": credbroker.AuthenticationError,
     "INVALID_SECOND_FACTOR": credbroker.SecondFactorError,
     "CHALLENGE_NOT_FOUND": credbroker.SecondFactorError,
+    "APPROVAL_PENDING": credbroker.SecondFactorError,
     "TOO_MANY_ATTEMPTS": credbroker.LimitError,
     "UPSTREAM_UNAVAILABLE": credbroker.UpstreamError,
     "STORE_UNAVAILABLE": credbroker.StoreError,

@@ -284,6 +284,17 @@ TYPED_TEST_P(StoreConformanceTest, RemoveGivesAPlaceBack) {
   EXPECT_TRUE(this->Remove("absent-window", "a").value().members.empty());
 }
 
+// Without a callback nothing is answered, and the window still changes.
+TYPED_TEST_P(StoreConformanceTest, WindowChangesNeedNoAnswer) {
+  this->store().ReserveInWindow("w", "a", 10, kLong, false, nullptr);
+  this->store().ReserveInWindow("w", "b", 10, kLong, false, nullptr);
+  this->store().ReplaceInWindow("w", "b", "c", kLong, nullptr);
+  this->store().RemoveFromWindow("w", "a", nullptr);
+  const WindowState window = this->Remove("w", "").value();
+  ASSERT_EQ(window.members.size(), 1u);
+  EXPECT_EQ(window.members[0].name, "c");
+}
+
 TYPED_TEST_P(StoreConformanceTest, EvictionDropsTheMemberThatExpiresFirst) {
   // Distinct ttls order the expiries without waiting.
   ASSERT_TRUE(this->Reserve("w", "second", 2, kLong + absl::Seconds(1), true).value().added);
@@ -403,7 +414,8 @@ REGISTER_TYPED_TEST_SUITE_P(StoreConformanceTest, GetOfAbsentKeyIsNullopt, PutTh
                             DeleteIfEqualsReleasesOnlyTheHoldersLock, WindowAdmitsUpToItsLimit,
                             WindowMembersExpireOneByOne, ReserveOfAMemberAlreadyThereRenewsIt,
                             ReplaceTurnsAPlaceIntoAnotherWhateverTheLimit, RemoveGivesAPlaceBack,
-                            EvictionDropsTheMemberThatExpiresFirst, CallbacksMayUseTheStoreAgain,
+                            WindowChangesNeedNoAnswer, EvictionDropsTheMemberThatExpiresFirst,
+                            CallbacksMayUseTheStoreAgain,
                             PutIfAbsentHasExactlyOneWinnerUnderConcurrency,
                             ConcurrentReservationsNeverExceedTheLimit);
 

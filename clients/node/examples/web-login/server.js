@@ -1,23 +1,27 @@
 // Example web backend: a person signs in to ShotGrid through the credential
-// broker (password, then the two-factor code), and the backend lists their
-// projects with the access token, refreshing it when it expires.
+// broker (password, then the two-factor code; or "Sign in with ShotGrid",
+// approved in the browser, on sites that refuse passwords), and the backend
+// lists their projects with the access token, refreshing it when it expires.
 //
 // Environment: BROKER_ADDR (host:port, required), PORT (default 3000; 0 picks
-// one), SHOTGRID_URL (the site's REST base, required), HOST (default
-// 127.0.0.1); optional BROKER_CA_FILE, BROKER_CLIENT_CERT, BROKER_CLIENT_KEY,
-// BROKER_SERVICE_TOKEN for a TLS / mTLS broker.
+// one), SHOTGRID_URL (the site's REST base; default the site URL the broker
+// answers with the session), HOST (default 127.0.0.1); optional
+// BROKER_CA_FILE, BROKER_CLIENT_CERT, BROKER_CLIENT_KEY, BROKER_SERVICE_TOKEN
+// for a TLS / mTLS broker.
 //
 // The password goes to the broker once and is then forgotten: the server-side
 // session (in memory, keyed by a random HttpOnly SameSite=Strict cookie) holds
-// only the challenge id, then the tokens.
+// only the challenge id (or the browser login's request id), then the tokens.
 "use strict";
 const crypto = require("node:crypto");
 const path = require("node:path");
 const express = require("express");
-const { BrokerError, SessionTokenSource, connect, revoke } = require("credbroker-client");
+const { BrokerError, SessionTokenSource, beginBrowserLogin, connect, revoke } = require("credbroker-client");
 
 const COOKIE = "sid";
 const IDLE_MS = 30 * 60 * 1000;
+/** How long one page load waits at the broker for the browser approval before the page asks again. */
+const APPROVAL_WAIT_SECONDS = 20;
 
 function log(event, fields = {}) {
   // Structured, and only ever with non-secret fields: no passwords, codes, tokens or cookies.
@@ -77,12 +81,14 @@ function setSessionCookie(req, res, id) {
 
 // ---------------------------------------------------------------- pages
 
-function page(title, body) {
+function page(title, body, { refreshTo } = {}) {
+  // A meta refresh, not a script: the Content-Security-Policy allows none.
+  const refresh = refreshTo ? `\n<meta http-equiv="refresh" content="1;url=${escapeHtml(refreshTo)}">` : "";
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="viewport" content="width=device-width, initial-scale=1">${refresh}
 <title>${escapeHtml(title)} · ShotGrid sign-in</title>
 <link rel="stylesheet" href="/static/style.css">
 </head>
@@ -99,7 +105,23 @@ function errorBox(message) {
   return message ? `<p id="error" class="error" role="alert">${escapeHtml(message)}</p>` : "";
 }
 
-function loginPage({ csrf, error, username = "" }) {
+/** The browser-approved sign-in: the only one on a site that refuses passwords. */
+function browserLoginForm(csrf) {
+  return `<form method="post" action="/browser-login">
+  <input type="hidden" name="csrf" value="${escapeHtml(csrf)}">
+  <button id="browser-login" type="submit" class="secondary">Sign in with ShotGrid</button>
+</form>`;
+}
+
+function loginPage({ csrf, error, username = "", passwordsRefused = false }) {
+  if (passwordsRefused) {
+    return page("Sign in", `
+<h1>Sign in</h1>
+${errorBox(error)}
+<p class="hint">You sign in on the ShotGrid site's own page and approve this app there, then come
+back here signed in.</p>
+${browserLoginForm(csrf)}`);
+  }
   return page("Sign in", `
 <h1>Sign in</h1>
 ${errorBox(error)}
@@ -112,7 +134,20 @@ ${errorBox(error)}
   <input id="password" name="password" type="password" autocomplete="current-password" required
          maxlength="1024" ${username ? "autofocus" : ""}>
   <button id="login" type="submit">Sign in</button>
-</form>`);
+</form>
+<p class="or">or</p>
+${browserLoginForm(csrf)}`);
+}
+
+function approvalPage({ approvalUrl, expireTime }) {
+  const within = expireTime ? ` within ${minutes((expireTime.getTime() - Date.now()) / 1000)}` : "";
+  return page("Approve in ShotGrid", `
+<h1>Approve in ShotGrid</h1>
+<p class="hint">Open ShotGrid, sign in there if it asks, and approve this app${within}. This page
+goes on by itself once you have.</p>
+<p><a id="approval-link" class="button" href="${escapeHtml(approvalUrl)}" target="_blank" rel="noopener noreferrer">Open ShotGrid to approve</a></p>
+<p class="small"><span class="waiting">Waiting for your approval…</span> ·
+  <a href="/cancel" id="cancel">Start again</a></p>`, { refreshTo: "/browser-login/wait" });
 }
 
 function verifyPage({ csrf, error, username, attemptsLeft }) {
@@ -158,7 +193,7 @@ function generalMessage(error) {
       case "TOO_MANY_ATTEMPTS":
         return `Too many failed attempts. Try again in ${minutes(error.retryAfterSeconds)}.`;
       case "SSO_REQUIRED":
-        return "This site uses single sign-on: sign in through the ShotGrid site itself.";
+        return "This site uses single sign-on: use Sign in with ShotGrid.";
       case "INVALID_REQUEST":
         return "Please check what you entered and try again.";
       case "UPSTREAM_UNAVAILABLE":
@@ -176,11 +211,14 @@ function generalMessage(error) {
 
 /**
  * The Express app. `broker` is a credbroker-client Broker, `shotgridUrl` the
- * site whose REST API the access tokens are for.
+ * site whose REST API the access tokens are for (default: the site URL the
+ * broker answers with each session).
  */
-function createApp({ broker, shotgridUrl, tokenMarginSeconds = 60 }) {
+function createApp({ broker, shotgridUrl = "", tokenMarginSeconds = 60 }) {
   const app = express();
   const store = new SessionStore();
+  // Set once the site has answered SSO_REQUIRED: the page then offers only the browser sign-in.
+  let passwordsRefused = false;
   app.disable("x-powered-by");
   app.set("trust proxy", false);
 
@@ -240,6 +278,7 @@ function createApp({ broker, shotgridUrl, tokenMarginSeconds = 60 }) {
 
   const backToStart = (req, res, message) => {
     delete req.session.challenge;
+    delete req.session.browserLogin;
     req.session.flash = message;
     res.redirect(303, "/");
   };
@@ -258,9 +297,10 @@ function createApp({ broker, shotgridUrl, tokenMarginSeconds = 60 }) {
   app.get("/", (req, res) => {
     if (req.session.tokens) return res.redirect(303, "/projects");
     if (req.session.challenge) return res.redirect(303, "/verify");
+    if (req.session.browserLogin) return res.redirect(303, "/browser-login");
     const message = req.session.flash;
     delete req.session.flash;
-    res.send(loginPage({ csrf: req.session.csrf, error: message }));
+    res.send(loginPage({ csrf: req.session.csrf, error: message, passwordsRefused }));
   });
 
   app.post("/login", checkCsrf, async (req, res) => {
@@ -276,9 +316,10 @@ function createApp({ broker, shotgridUrl, tokenMarginSeconds = 60 }) {
     } catch (error) {
       const reason = error instanceof BrokerError ? error.reason : "";
       log("login_failed", { user: username, reason });
+      if (reason === "SSO_REQUIRED") passwordsRefused = true;
       const message = reason === "INVALID_CREDENTIALS" ? "Wrong username or password." : generalMessage(error);
       res.status(reason === "INVALID_CREDENTIALS" ? 401 : 400)
-        .send(loginPage({ csrf: req.session.csrf, username, error: message }));
+        .send(loginPage({ csrf: req.session.csrf, username, error: message, passwordsRefused }));
       return;
     }
     if (result.session) return signedIn(req, res, result.session);
@@ -324,16 +365,67 @@ function createApp({ broker, shotgridUrl, tokenMarginSeconds = 60 }) {
     }
   });
 
+  // Sign in with ShotGrid: the broker starts a request the person approves at the site.
+  app.post("/browser-login", checkCsrf, async (req, res) => {
+    let challenge;
+    try {
+      // The approval page names the app and the machine: this site's name tells the person who asks.
+      challenge = await beginBrowserLogin(broker, { appName: "ShotGrid sign-in (web)", machineId: req.hostname });
+    } catch (error) {
+      log("browser_login_failed", { reason: error instanceof BrokerError ? error.reason : "" });
+      return res.status(503).send(loginPage({ csrf: req.session.csrf, error: generalMessage(error), passwordsRefused }));
+    }
+    delete req.session.challenge;
+    const { requestId, approvalUrl, expireTime } = challenge;
+    req.session.browserLogin = { requestId, approvalUrl, expireTime };
+    log("browser_login_started");
+    res.redirect(303, "/browser-login");
+  });
+
+  app.get("/browser-login", (req, res) => {
+    const pending = req.session.browserLogin;
+    if (!pending) return res.redirect(303, "/");
+    res.send(approvalPage(pending));
+  });
+
+  // Loaded by the approval page's refresh: waits at the broker, then signs in or shows the page again.
+  app.get("/browser-login/wait", async (req, res) => {
+    const pending = req.session.browserLogin;
+    if (!pending) return res.redirect(303, "/");
+    // The person may leave meanwhile: stop the broker's wait with the request.
+    const gone = new AbortController();
+    res.on("close", () => gone.abort());
+    try {
+      const session = await broker.completeBrowserLogin(
+        { requestId: pending.requestId, wait: { seconds: APPROVAL_WAIT_SECONDS, nanos: 0 } }, { signal: gone.signal });
+      if (req.session.browserLogin !== pending) return res.redirect(303, "/");
+      delete req.session.browserLogin;
+      return signedIn(req, res, session);
+    } catch (error) {
+      if (gone.signal.aborted) return;
+      const reason = error instanceof BrokerError ? error.reason : "";
+      if (reason === "APPROVAL_PENDING") return res.send(approvalPage(pending));
+      log("browser_login_failed", { reason });
+      if (reason === "CHALLENGE_NOT_FOUND") {
+        return backToStart(req, res, "The sign-in was declined in ShotGrid or has expired. Please sign in again.");
+      }
+      return backToStart(req, res, generalMessage(error));
+    }
+  });
+
   app.get("/cancel", (req, res) => {
     delete req.session.challenge;
+    delete req.session.browserLogin;
     res.redirect(303, "/");
   });
 
   /** GET the site's projects with the person's access token; on a 401, refresh once and retry. */
   async function fetchProjects(tokens) {
+    const site = shotgridUrl || tokens.siteUrl;
+    if (!site) throw new Error("set SHOTGRID_URL: the broker named no site URL");
     let token = await tokens.accessToken();
     for (let attempt = 0; ; attempt++) {
-      const answer = await fetch(`${shotgridUrl}/api/v1/entity/projects`, {
+      const answer = await fetch(`${site}/api/v1/entity/projects`, {
         headers: { Authorization: `Bearer ${token}`, Accept: "application/json" },
       });
       if (answer.status === 401 && attempt === 0) {
@@ -395,8 +487,8 @@ function createApp({ broker, shotgridUrl, tokenMarginSeconds = 60 }) {
 function main() {
   const brokerAddr = process.env.BROKER_ADDR;
   const shotgridUrl = (process.env.SHOTGRID_URL || "").replace(/\/+$/, "");
-  if (!brokerAddr || !shotgridUrl) {
-    console.error("Set BROKER_ADDR (host:port of the credential broker) and SHOTGRID_URL (the ShotGrid site).");
+  if (!brokerAddr) {
+    console.error("Set BROKER_ADDR (host:port of the credential broker) and, optionally, SHOTGRID_URL (the ShotGrid site).");
     process.exit(2);
   }
   const broker = connect(brokerAddr, {
