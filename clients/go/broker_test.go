@@ -40,11 +40,21 @@ import (
 	pb "github.com/studio-example/credential-broker/clients/go/credbrokerv1"
 )
 
-func binary_(env, fallback string) string {
+// binary_ is the program the environment names (ctest sets it), else the one
+// at `inBuild` under the repository's build/ (found from this package's real
+// folder, which GOPATH mode reaches through a link).
+func binary_(env, inBuild string) string {
 	if v := os.Getenv(env); v != "" {
 		return v
 	}
-	return fallback
+	here, err := os.Getwd()
+	if err == nil {
+		here, err = filepath.EvalSymlinks(here)
+	}
+	if err != nil {
+		return inBuild
+	}
+	return filepath.Join(here, "..", "..", "build", inBuild)
 }
 
 // totp is RFC 6238 (SHA-1, 30 s, 6 digits), computed here independently of
@@ -127,7 +137,7 @@ func startSite(t *testing.T, args ...string) string {
 	portFile := filepath.Join(t.TempDir(), "site.port")
 	args = append([]string{"--quiet", "--listen", "127.0.0.1:0", "--port-file", portFile}, args...)
 	p, port := start(t, portFile,
-		binary_("CREDBROKER_FAKE_SITE_BINARY", "/work/main/build/tests/fake_shotgrid/fake-shotgrid"), args...)
+		binary_("CREDBROKER_FAKE_SITE_BINARY", "tests/fake_shotgrid/fake-shotgrid"), args...)
 	t.Cleanup(func() { p.cmd.Process.Kill(); <-p.done })
 	return fmt.Sprintf("http://127.0.0.1:%d", port)
 }
@@ -146,7 +156,7 @@ func startBroker(t *testing.T, siteURL, extra string) string {
 	}
 	portFile := filepath.Join(dir, "broker.port")
 	p, port := start(t, portFile,
-		binary_("CREDBROKER_BROKER_BINARY", "/work/main/build/broker/credential-broker"),
+		binary_("CREDBROKER_BROKER_BINARY", "broker/credential-broker"),
 		"--config", config, "--port-file", portFile)
 	t.Cleanup(func() {
 		p.cmd.Process.Signal(syscall.SIGTERM)

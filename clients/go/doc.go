@@ -12,4 +12,3 @@
 //	ts := c.SessionTokenSource(sess)
 //	tok, err := ts.Token(ctx) // refreshed when it expires within a minute
 package credbroker // import "github.com/studio-example/credential-broker/clients/go"
-

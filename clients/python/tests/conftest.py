@@ -23,10 +23,12 @@ subprocess.run([sys.executable, os.path.join(PACKAGE_ROOT, "generate.py")], chec
 
 import credbroker  # noqa: E402  (needs the generated code)
 
+# ctest names the binaries; by hand, the ones in the repository's build/.
+BUILD_DIR = os.path.normpath(os.path.join(PACKAGE_ROOT, "..", "..", "build"))
 BROKER = os.environ.get("CREDBROKER_BROKER_BINARY",
-                        "/work/main/build/broker/credential-broker")
+                        os.path.join(BUILD_DIR, "broker", "credential-broker"))
 FAKE_SITE = os.environ.get("CREDBROKER_FAKE_SITE_BINARY",
-                           "/work/main/build/tests/fake_shotgrid/fake-shotgrid")
+                           os.path.join(BUILD_DIR, "tests", "fake_shotgrid", "fake-shotgrid"))
 
 # shotgun_api3 3.10.0, for machines whose registries do not carry it (see its README).
 SHOTGUN_API3_COPY = os.path.normpath(os.path.join(
