@@ -4,20 +4,15 @@
 // certificate cannot pass for a service token or for another kind of name.
 #include "broker/identity/caller_identity.h"
 
-#include <openssl/crypto.h>
-
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "broker/common/errors.h"
 #include "broker/crypto/digest.h"
+#include "broker/crypto/same_secret.h"
 
 namespace credbroker {
 namespace {
-
-bool SameDigest(const std::string& a, const std::string& b) {
-  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
 
 absl::Status Unauthenticated(absl::string_view why) {
   return BrokerError(Reason::kCallerUnauthenticated, why);
@@ -81,7 +76,7 @@ absl::StatusOr<std::string> IdentifyCaller(const PeerCredentials& peer,
     const std::string digest = Sha256Hex(*peer.bearer_token);
     const ServiceTokenEntry* match = nullptr;
     for (const ServiceTokenEntry& entry : settings.service_tokens) {
-      if (SameDigest(digest, entry.sha256)) match = &entry;
+      if (SameSecret(digest, entry.sha256)) match = &entry;
     }
     if (match == nullptr) return Unauthenticated("the service token is not recognised");
     return absl::StrCat(kServiceTokenPrefix, match->identity);

@@ -47,7 +47,7 @@ struct BrowserLoginSettings {
   // most, doubling from poll_interval.
   absl::Duration max_backoff = absl::Seconds(16);
   // How long a completion that lost the claim to another replica waits for
-  // the session that replica makes (longer than its site call).
+  // the session that replica makes: longer than its site call.
   absl::Duration result_wait = absl::Seconds(15);
 };
 

@@ -11,6 +11,7 @@
 #include "broker/common/errors.h"
 #include "broker/common/field_codec.h"
 #include "broker/common/random.h"
+#include "broker/crypto/same_secret.h"
 
 namespace credbroker {
 namespace {
@@ -29,10 +30,6 @@ std::string AssociatedData(const std::string& share_key) {
 }
 
 absl::Status NotThere() { return absl::NotFoundError("no fresh shared token"); }
-
-bool SameToken(absl::string_view a, const std::string& b) {
-  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
 
 }  // namespace
 
@@ -60,7 +57,7 @@ void SharedTokens::Look(const std::string& share_key, const std::string& rejecte
                       TakeIntField(in, 0, INT64_MAX / 1000 - 1, &fetched_ms) &&
                       (!with_session || TakeField(in, &session)) && in.empty();
     const bool refused =
-        read && !rejected.empty() && SameToken(with_session ? session : access, rejected);
+        read && !rejected.empty() && SameSecret(with_session ? session : access, rejected);
     absl::StatusOr<TokenGrant> grant = NotThere();
     if (read && !refused) {
       const absl::Time now = clock_.Now();

@@ -1,10 +1,9 @@
 // Waiters are called outside the lock so that they may use the cache again.
 #include "broker/scripts/token_cache.h"
 
-#include <openssl/crypto.h>
-
 #include <optional>
 
+#include "broker/crypto/same_secret.h"
 #include "broker/telemetry/metrics.h"
 
 namespace credbroker {
@@ -13,12 +12,6 @@ namespace {
 // After a failed background renewal, try again this often (or sooner, at a
 // quarter of what remains of the token).
 constexpr absl::Duration kRenewalRetry = absl::Seconds(30);
-
-// Compared in constant time: a caller must not learn the cached token byte by
-// byte from how long a rejection takes.
-bool SameToken(const std::string& a, const std::string& b) {
-  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
 
 }  // namespace
 
@@ -56,7 +49,7 @@ void TokenCache::GetOrFetch(const std::string& key, const Fetch& fetch, TokenCal
     Entry& entry = entries_[key];
     entry.last_used = now;
     if (!rejected.empty() && entry.has_token &&
-        SameToken(GrantedToken(entry.token.grant), rejected)) {
+        SameSecret(GrantedToken(entry.token.grant), rejected)) {
       entry.has_token = false;
     }
     if (renew_in_background) entry.renewal = fetch;

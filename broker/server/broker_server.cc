@@ -148,6 +148,8 @@ BrowserLoginSettings MakeBrowserLoginSettings(const Config& config) {
                               : std::string("credential-broker");
   }
   settings.poll_interval = config.browser_poll_interval;
+  // A completion on another replica waits out the claim holder's site call.
+  settings.result_wait = LongestSiteCall(config) + absl::Seconds(5);
   return settings;
 }
 

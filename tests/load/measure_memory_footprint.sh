@@ -27,29 +27,13 @@ source "$ROOT/tests/load/lib.sh"
 ulimit -n "$(ulimit -Hn)"
 # People: WARM + N for challenges, then WARM + N for sessions.
 "$ROOT/tests/load/write_load_fixtures.sh" $((2 * (WARM + N))) "$WORK/fixtures.json"
-"$BUILD_DIR/tests/fake_shotgrid/fake-shotgrid" --two-factor --quiet --listen 127.0.0.1:0 \
-  --fixtures "$WORK/fixtures.json" --port-file "$WORK/site.port" >/dev/null 2>&1 &
-PIDS+=($!)
-wait_for_file "$WORK/site.port"
-SITE="http://127.0.0.1:$(cat "$WORK/site.port")"
+start_fake_site --two-factor --fixtures "$WORK/fixtures.json"
 
 # Challenges live an hour (the most the config allows) so none expires while
 # the rest are made.
-cat >"$WORK/broker.yaml" <<YAML
-listen: 127.0.0.1:0
-default_site: main
-log_level: warn
+start_broker "log_level: warn
 challenge:
-  lifetime_seconds: 3600
-sites:
-  - name: main
-    url: $SITE
-YAML
-"$BUILD_DIR/broker/credential-broker" --config "$WORK/broker.yaml" --port-file "$WORK/broker.port" \
-  2>"$WORK/broker.log" &
-BROKER_PID=$!
-PIDS+=($BROKER_PID)
-wait_for_file "$WORK/broker.port"
+  lifetime_seconds: 3600"
 
 HELD=0
 FAILED=0
@@ -62,7 +46,7 @@ logins() {
   while ((done < count)); do
     size=$((count - done < BATCH ? count - done : BATCH))
     CREDBROKER_PASSWORD=load-password-1 "$BUILD_DIR/tests/load/login_burst_benchmark" \
-      --broker "127.0.0.1:$(cat "$WORK/broker.port")" --calls "$size" --username load \
+      --broker "$TARGET" --calls "$size" --username load \
       --users "$size" --first $((first + done)) --password-env CREDBROKER_PASSWORD "${@:3}" \
       >"$WORK/batch.out" 2>&1 || true
     ok=$(sed -n 's/^succeeded: *//p' "$WORK/batch.out")

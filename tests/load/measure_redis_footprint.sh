@@ -28,31 +28,15 @@ done
 rcli() { redis-cli -p "$REDIS_PORT" "$@"; }
 
 "$ROOT/tests/load/write_load_fixtures.sh" "$SESSIONS" "$WORK/fixtures.json"
-"$BUILD_DIR/tests/fake_shotgrid/fake-shotgrid" --quiet --listen 127.0.0.1:0 \
-  --fixtures "$WORK/fixtures.json" \
-  --port-file "$WORK/site.port" >/dev/null 2>&1 &
-PIDS+=($!)
-wait_for_file "$WORK/site.port"
-SITE="http://127.0.0.1:$(cat "$WORK/site.port")"
+start_fake_site --fixtures "$WORK/fixtures.json"
 
 head -c 32 /dev/urandom >"$WORK/seal.key"
-cat >"$WORK/broker.yaml" <<YAML
-listen: 127.0.0.1:0
-default_site: main
-log_level: warn
+start_broker "log_level: warn
 seal_key_file: $WORK/seal.key
 store:
   redis:
-    address: 127.0.0.1:$REDIS_PORT
-sites:
-  - name: main
-    url: $SITE
-YAML
-"$BUILD_DIR/broker/credential-broker" --config "$WORK/broker.yaml" --port-file "$WORK/broker.port" \
-  2>"$WORK/broker.log" &
-PIDS+=($!)
-wait_for_file "$WORK/broker.port"
-BROKER="127.0.0.1:$(cat "$WORK/broker.port")"
+    address: 127.0.0.1:$REDIS_PORT"
+BROKER="$TARGET"
 
 burst() {
   CREDBROKER_PASSWORD=load-password-1 "$BUILD_DIR/tests/load/login_burst_benchmark" \

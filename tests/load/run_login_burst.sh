@@ -23,29 +23,11 @@ source "$ROOT/tests/load/lib.sh"
 
 ulimit -n "$(ulimit -Hn)"
 "$ROOT/tests/load/write_load_fixtures.sh" "$CALLS" "$WORK/fixtures.json"
-"$BUILD_DIR/tests/fake_shotgrid/fake-shotgrid" --two-factor --quiet --listen 127.0.0.1:0 \
-  --fixtures "$WORK/fixtures.json" \
-  --port-file "$WORK/site.port" >/dev/null 2>&1 &
-SITE_PID=$!
-PIDS+=($SITE_PID)
-wait_for_file "$WORK/site.port"
-SITE="http://127.0.0.1:$(cat "$WORK/site.port")"
+start_fake_site --two-factor --fixtures "$WORK/fixtures.json"
 curl -s -X POST -H 'Content-Type: application/json' -d "{\"latency_ms\":$LATENCY_MS}" \
   "$SITE/_fake/faults" >/dev/null
 
-cat >"$WORK/broker.yaml" <<YAML
-listen: 127.0.0.1:0
-default_site: main
-log_level: warn
-sites:
-  - name: main
-    url: $SITE
-YAML
-"$BUILD_DIR/broker/credential-broker" --config "$WORK/broker.yaml" --port-file "$WORK/broker.port" \
-  2>"$WORK/broker.log" &
-BROKER_PID=$!
-PIDS+=($BROKER_PID)
-wait_for_file "$WORK/broker.port"
+start_broker "log_level: warn"
 
 PERF_PID=
 if [[ -n "${PROFILE_DIR:-}" ]]; then
@@ -58,7 +40,7 @@ fi
 echo "scenario: $CALLS concurrent BeginLogin, site latency ${LATENCY_MS} ms, $(nproc) cores," \
   "load average $(cut -d' ' -f1 /proc/loadavg)"
 CREDBROKER_PASSWORD=load-password-1 "$BUILD_DIR/tests/load/login_burst_benchmark" \
-  --broker "127.0.0.1:$(cat "$WORK/broker.port")" --calls "$CALLS" --username load --users "$CALLS" \
+  --broker "$TARGET" --calls "$CALLS" --username load --users "$CALLS" \
   --password-env CREDBROKER_PASSWORD --broker-pid "$BROKER_PID" &
 TOOL_PID=$!
 status=0

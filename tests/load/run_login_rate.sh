@@ -24,23 +24,10 @@ source "$ROOT/tests/load/lib.sh"
 # 100 people, each logged in again and again: a challenge each time (the
 # oldest of a person's challenges beyond 3 is replaced), no failures.
 "$ROOT/tests/load/write_load_fixtures.sh" 100 "$WORK/fixtures.json"
-"$BUILD_DIR/tests/fake_shotgrid/fake-shotgrid" --two-factor --quiet --listen 127.0.0.1:0 \
-  --fixtures "$WORK/fixtures.json" --port-file "$WORK/site.port" >/dev/null 2>&1 &
-PIDS+=($!)
-wait_for_file "$WORK/site.port"
-cat >"$WORK/broker.yaml" <<YAML
-listen: 127.0.0.1:0
-default_site: main
-sites:
-  - name: main
-    url: http://127.0.0.1:$(cat "$WORK/site.port")
-YAML
-"$BUILD_DIR/broker/credential-broker" --config "$WORK/broker.yaml" --port-file "$WORK/broker.port" \
-  2>/dev/null &
-PIDS+=($!)
+start_fake_site --two-factor --fixtures "$WORK/fixtures.json"
+BROKER_LOG=/dev/null start_broker
 "$BUILD_DIR/tests/load/constant_broker" --port-file "$WORK/baseline.port" 2>/dev/null &
 PIDS+=($!)
-wait_for_file "$WORK/broker.port"
 wait_for_file "$WORK/baseline.port"
 
 users="$(seq -s, -f 'load-%g' 0 99)"
@@ -54,7 +41,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
       --password-env CREDBROKER_PASSWORD --rate "$RATE" --duration-s "$SECONDS_PER_RUN" \
       --connections 4 --streams 50 --label "$side" | tail -1 | tee -a "$WORK/results"
   done
-  "$BUILD_DIR/tests/load/site_rate" --url "http://127.0.0.1:$(cat "$WORK/site.port")" \
+  "$BUILD_DIR/tests/load/site_rate" --url "$SITE" \
     --usernames "$users" --password-env CREDBROKER_PASSWORD --rate "$RATE" \
     --duration-s "$SECONDS_PER_RUN" --label site | tail -1 | tee -a "$WORK/results"
 done

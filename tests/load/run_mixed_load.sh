@@ -26,23 +26,8 @@ cmake --build "$BUILD_DIR" --target credential-broker fake-shotgrid unary_load >
 source "$ROOT/tests/load/lib.sh"
 
 "$ROOT/tests/load/write_load_fixtures.sh" 101 "$WORK/fixtures.json"
-"$BUILD_DIR/tests/fake_shotgrid/fake-shotgrid" --quiet --listen 127.0.0.1:0 \
-  --fixtures "$WORK/fixtures.json" --port-file "$WORK/site.port" >/dev/null 2>&1 &
-PIDS+=($!)
-wait_for_file "$WORK/site.port"
-cat >"$WORK/broker.yaml" <<YAML
-listen: 127.0.0.1:0
-default_site: main
-sites:
-  - name: main
-    url: http://127.0.0.1:$(cat "$WORK/site.port")
-YAML
-"$BUILD_DIR/broker/credential-broker" --config "$WORK/broker.yaml" --port-file "$WORK/broker.port" \
-  2>"$WORK/broker.log" &
-BROKER_PID=$!
-PIDS+=($BROKER_PID)
-wait_for_file "$WORK/broker.port"
-TARGET="127.0.0.1:$(cat "$WORK/broker.port")"
+start_fake_site --fixtures "$WORK/fixtures.json"
+start_broker
 
 export MIXED_SCRIPT_KEY=ingest-bot-key-0001 MIXED_PASSWORD=load-password-1
 common=(--target "$TARGET" --duration-s "$SECONDS_PER_RUN" --warmup-s 1 --connections 4
