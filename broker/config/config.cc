@@ -202,11 +202,11 @@ absl::Status ReadCallers(const YAML::Node& callers, Config* config) {
 }
 
 absl::Status ReadServer(const YAML::Node& server, Config* config) {
-  RETURN_IF_ERROR(
-      CheckKnownKeys(server, "server",
-                     {"max_concurrent_streams", "keepalive_min_ping_interval_seconds",
-                      "max_connection_idle_seconds", "max_connection_age_seconds",
-                      "caller_max_in_flight", "drain_seconds", "shutdown_grace_seconds"}));
+  RETURN_IF_ERROR(CheckKnownKeys(
+      server, "server",
+      {"max_concurrent_streams", "keepalive_min_ping_interval_seconds",
+       "max_connection_idle_seconds", "max_connection_age_seconds", "caller_max_in_flight",
+       "site_call_threads", "drain_seconds", "shutdown_grace_seconds"}));
   RETURN_IF_ERROR(ReadInt(server, "max_concurrent_streams", "server.", 1, 100000,
                           &config->max_concurrent_streams));
   RETURN_IF_ERROR(ReadSeconds(server, "keepalive_min_ping_interval_seconds", "server.", 1, 3600,
@@ -217,6 +217,8 @@ absl::Status ReadServer(const YAML::Node& server, Config* config) {
                               &config->max_connection_age));
   RETURN_IF_ERROR(ReadInt(server, "caller_max_in_flight", "server.", 1, 1'000'000,
                           &config->caller_max_in_flight));
+  RETURN_IF_ERROR(ReadInt(server, "site_call_threads", "server.", 1, CurlLoops::kMaxLoops,
+                          &config->site_call_threads));
   RETURN_IF_ERROR(ReadSeconds(server, "drain_seconds", "server.", 0, 300, &config->shutdown_drain));
   return ReadSeconds(server, "shutdown_grace_seconds", "server.", 0, 3600, &config->shutdown_grace);
 }

@@ -60,6 +60,9 @@ struct Config {
   absl::Duration max_connection_idle = absl::Minutes(15);
   absl::Duration max_connection_age = absl::Minutes(30);
   int caller_max_in_flight = 4096;
+  // Threads carrying site calls, each with its own connections; a login's
+  // work after the site answers runs there too. Fixed at start.
+  int site_call_threads = 2;
   // After SIGTERM: how long the broker keeps serving while health already
   // says NOT_SERVING (endpoints and balancers catch up), then how long calls
   // in flight get to finish, site calls included.

@@ -194,7 +194,8 @@ BrokerServer::BrokerServer(const Config& config, Logger& logger, Sealer sealer,
     : config_(config),
       logger_(logger),
       sealer_(std::move(sealer)),
-      sites_(config.sites, loop_, clock_, logger),
+      loops_(config.site_call_threads),
+      sites_(config.sites, loops_, clock_, logger),
       store_(std::move(store)),
       names_(*store_, sealer_, /*shared=*/config.redis.enabled()),
       budget_(*store_, names_, clock_,
@@ -424,7 +425,7 @@ void BrokerServer::WatchReadiness() {
 BrokerServer::~BrokerServer() {
   if (server_) server_->Shutdown();
   if (health_server_) health_server_->Shutdown();
-  loop_.Stop();
+  loops_.Stop();
 }
 
 void BrokerServer::StopReporting() {
@@ -439,7 +440,7 @@ void BrokerServer::Shutdown(absl::Duration grace) {
   StopReporting();
   server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoSeconds(grace));
   if (health_server_) health_server_->Shutdown();
-  loop_.Stop();
+  loops_.Stop();
 }
 
 void BrokerServer::Wait() { server_->Wait(); }

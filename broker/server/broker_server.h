@@ -30,7 +30,7 @@
 #include "broker/store/memory_store.h"
 #include "broker/store/redis_store.h"
 #include "broker/telemetry/logger.h"
-#include "broker/upstream/curl_multi_loop.h"
+#include "broker/upstream/curl_loops.h"
 #include "broker/upstream/curl_site_client.h"
 
 namespace credbroker {
@@ -77,7 +77,7 @@ class BrokerServer {
   Logger& logger_;
   SystemClock clock_;
   Sealer sealer_;
-  CurlMultiLoop loop_;
+  CurlLoops loops_;
   CurlSiteClient sites_;
   // Memory, or Redis when configured.
   std::unique_ptr<StateStore> store_;

@@ -174,6 +174,7 @@ void MemoryStore::ReserveInWindow(const std::string& key, const std::string& mem
         Insert(*entry, WindowMember{member, now + ttl});
         state.added = true;
       }
+      state.size = entry->members.size();
       if (done) state.members = entry->members;
       if (entry->members.empty()) entries_.erase(key);
       result = std::move(state);
@@ -201,6 +202,7 @@ void MemoryStore::ReplaceInWindow(const std::string& key, const std::string& old
       Insert(*entry, WindowMember{new_member, now + ttl});
       WindowState state;
       state.added = true;
+      state.size = members.size();
       if (done) state.members = members;
       result = std::move(state);
     }
@@ -220,11 +222,25 @@ void MemoryStore::RemoveFromWindow(const std::string& key, const std::string& me
       members.erase(std::remove_if(members.begin(), members.end(),
                                    [&](const WindowMember& m) { return m.name == member; }),
                     members.end());
+      state.size = members.size();
       if (done) state.members = members;
       if (members.empty()) entries_.erase(key);
     }
   }
   if (done) done(std::move(state));
+}
+
+void MemoryStore::CountWindow(const std::string& key, CountCallback done) {
+  std::size_t live = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const absl::Time now = clock_.Now();
+    if (Entry* entry = FindLive(key, now)) {
+      Prune(*entry, now);
+      live = entry->members.size();
+    }
+  }
+  done(live);
 }
 
 std::size_t MemoryStore::SizeForTest() const {

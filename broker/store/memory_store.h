@@ -39,6 +39,7 @@ class MemoryStore final : public StateStore {
                        WindowCallback done) override;
   void RemoveFromWindow(const std::string& key, const std::string& member,
                         WindowCallback done) override;
+  void CountWindow(const std::string& key, CountCallback done) override;
 
   // Entries held, expired or not: lets tests see that nothing leaks.
   std::size_t SizeForTest() const;

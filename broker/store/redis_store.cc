@@ -35,22 +35,28 @@ using std::chrono::steady_clock;
 //
 // A window is a sorted set of members scored by expiry (ms since the epoch of
 // the broker's clock). Every script first drops members whose time has come,
-// then acts, then answers {added, evicted or nil, member, expiry, ...} oldest
-// expiry first and sets the key to expire with its last member. PEXPIRE takes
-// a relative time so that the key's life does not depend on Redis's clock.
-// ARGV[1] is always "now".
+// then acts, then answers {added, evicted or nil, live count} followed, when
+// ARGV[2] is "1", by member, expiry, ... oldest expiry first, and sets the key
+// to expire with its last member. Without the members an operation on a large
+// window (every open challenge) costs the same as on a small one. PEXPIRE
+// takes a relative time so that the key's life does not depend on Redis's
+// clock. ARGV[1] is always "now", ARGV[2] whether to answer the members.
 constexpr char kWindowFinish[] = R"lua(
 local function finish(key, now, added, evicted)
-  local items = redis.call('ZRANGE', key, 0, -1, 'WITHSCORES')
-  local out = {added, evicted}
-  for i = 1, #items, 2 do
-    out[#out + 1] = items[i]
-    out[#out + 1] = tonumber(items[i + 1])
-  end
-  if #items == 0 then
+  local size = redis.call('ZCARD', key)
+  local out = {added, evicted, size}
+  if size == 0 then
     redis.call('DEL', key)
-  else
-    redis.call('PEXPIRE', key, math.max(1, tonumber(items[#items]) - now))
+    return out
+  end
+  local last = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
+  redis.call('PEXPIRE', key, math.max(1, tonumber(last[2]) - now))
+  if ARGV[2] == '1' then
+    local items = redis.call('ZRANGE', key, 0, -1, 'WITHSCORES')
+    for i = 1, #items, 2 do
+      out[#out + 1] = items[i]
+      out[#out + 1] = tonumber(items[i + 1])
+    end
   end
   return out
 end
@@ -59,34 +65,34 @@ local now = tonumber(ARGV[1])
 redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
 )lua";
 
-// ARGV: now, member, limit, ttl_ms, evict_oldest ("1" or "0").
+// ARGV: now, answer, member, limit, ttl_ms, evict_oldest ("1" or "0").
 constexpr char kReserveBody[] = R"lua(
-local limit = tonumber(ARGV[3])
+local limit = tonumber(ARGV[4])
 local count = redis.call('ZCARD', key)
 local evicted = false
-if count >= limit and ARGV[5] == '1' and count > 0 then
+if count >= limit and ARGV[6] == '1' and count > 0 then
   evicted = redis.call('ZRANGE', key, 0, 0)[1]
   redis.call('ZREM', key, evicted)
   count = count - 1
 end
 local added = 0
 if count < limit then
-  redis.call('ZADD', key, now + tonumber(ARGV[4]), ARGV[2])
+  redis.call('ZADD', key, now + tonumber(ARGV[5]), ARGV[3])
   added = 1
 end
 return finish(key, now, added, evicted)
 )lua";
 
-// ARGV: now, old_member, new_member, ttl_ms.
+// ARGV: now, answer, old_member, new_member, ttl_ms.
 constexpr char kReplaceBody[] = R"lua(
-redis.call('ZREM', key, ARGV[2])
-redis.call('ZADD', key, now + tonumber(ARGV[4]), ARGV[3])
+redis.call('ZREM', key, ARGV[3])
+redis.call('ZADD', key, now + tonumber(ARGV[5]), ARGV[4])
 return finish(key, now, 1, false)
 )lua";
 
-// ARGV: now, member.
+// ARGV: now, answer, member.
 constexpr char kRemoveBody[] = R"lua(
-redis.call('ZREM', key, ARGV[2])
+redis.call('ZREM', key, ARGV[3])
 return finish(key, now, 0, false)
 )lua";
 
@@ -118,6 +124,9 @@ const std::string& RemoveScript() {
   static const std::string* script = new std::string(absl::StrCat(kWindowFinish, kRemoveBody));
   return *script;
 }
+
+// ARGV[2] of a window script: answer the members only to a caller that reads them.
+const char* Answer(const StateStore::WindowCallback& done) { return done ? "1" : "0"; }
 
 absl::Status Unavailable(absl::string_view message) {
   return BrokerError(Reason::kStoreUnavailable, message);
@@ -171,19 +180,21 @@ RedisReply CopyReply(const redisReply& reply) {
 // Reads a window script's answer; anything malformed is an error, never a
 // crash.
 absl::StatusOr<WindowState> ParseWindow(const RedisReply& reply) {
-  if (reply.type != RedisReply::Type::kArray || reply.elements.size() < 2 ||
-      reply.elements.size() % 2 != 0 || reply.elements[0].type != RedisReply::Type::kInteger) {
+  if (reply.type != RedisReply::Type::kArray || reply.elements.size() < 3 ||
+      reply.elements.size() % 2 != 1 || reply.elements[0].type != RedisReply::Type::kInteger ||
+      reply.elements[2].type != RedisReply::Type::kInteger || reply.elements[2].integer < 0) {
     return Unexpected();
   }
   WindowState state;
   state.added = reply.elements[0].integer == 1;
+  state.size = static_cast<std::size_t>(reply.elements[2].integer);
   const RedisReply& evicted = reply.elements[1];
   if (evicted.type == RedisReply::Type::kString) {
     state.evicted = evicted.str;
   } else if (evicted.type != RedisReply::Type::kNil) {
     return Unexpected();
   }
-  for (size_t i = 2; i + 1 < reply.elements.size(); i += 2) {
+  for (size_t i = 3; i + 1 < reply.elements.size(); i += 2) {
     const RedisReply& name = reply.elements[i];
     const RedisReply& expires = reply.elements[i + 1];
     if (name.type != RedisReply::Type::kString || expires.type != RedisReply::Type::kInteger) {
@@ -634,7 +645,9 @@ void RedisStore::DeleteIfEquals(const std::string& key, const std::string& expec
 
 void RedisStore::ReserveInWindow(const std::string& key, const std::string& member, int limit,
                                  absl::Duration ttl, bool evict_oldest, WindowCallback done) {
-  Submit({"EVAL", ReserveScript(), "1", Key(key), NowMs(), member, std::to_string(limit),
+  // Read before the callback below is moved from.
+  const char* answer = Answer(done);
+  Submit({"EVAL", ReserveScript(), "1", Key(key), NowMs(), answer, member, std::to_string(limit),
           TtlMs(ttl), evict_oldest ? "1" : "0"},
          [done = std::move(done)](absl::StatusOr<RedisReply> reply) {
            if (!done) return;
@@ -646,7 +659,22 @@ void RedisStore::ReserveInWindow(const std::string& key, const std::string& memb
 void RedisStore::ReplaceInWindow(const std::string& key, const std::string& old_member,
                                  const std::string& new_member, absl::Duration ttl,
                                  WindowCallback done) {
-  Submit({"EVAL", ReplaceScript(), "1", Key(key), NowMs(), old_member, new_member, TtlMs(ttl)},
+  // Read before the callback below is moved from.
+  const char* answer = Answer(done);
+  Submit(
+      {"EVAL", ReplaceScript(), "1", Key(key), NowMs(), answer, old_member, new_member, TtlMs(ttl)},
+      [done = std::move(done)](absl::StatusOr<RedisReply> reply) {
+        if (!done) return;
+        if (!reply.ok()) return done(reply.status());
+        done(ParseWindow(*reply));
+      });
+}
+
+void RedisStore::RemoveFromWindow(const std::string& key, const std::string& member,
+                                  WindowCallback done) {
+  // Read before the callback below is moved from.
+  const char* answer = Answer(done);
+  Submit({"EVAL", RemoveScript(), "1", Key(key), NowMs(), answer, member},
          [done = std::move(done)](absl::StatusOr<RedisReply> reply) {
            if (!done) return;
            if (!reply.ok()) return done(reply.status());
@@ -654,13 +682,14 @@ void RedisStore::ReplaceInWindow(const std::string& key, const std::string& old_
          });
 }
 
-void RedisStore::RemoveFromWindow(const std::string& key, const std::string& member,
-                                  WindowCallback done) {
-  Submit({"EVAL", RemoveScript(), "1", Key(key), NowMs(), member},
+void RedisStore::CountWindow(const std::string& key, CountCallback done) {
+  // Removing the empty name, which no member has, prunes and counts.
+  Submit({"EVAL", RemoveScript(), "1", Key(key), NowMs(), "0", ""},
          [done = std::move(done)](absl::StatusOr<RedisReply> reply) {
-           if (!done) return;
            if (!reply.ok()) return done(reply.status());
-           done(ParseWindow(*reply));
+           absl::StatusOr<WindowState> window = ParseWindow(*reply);
+           if (!window.ok()) return done(window.status());
+           done(window->size);
          });
 }
 

@@ -110,6 +110,7 @@ class RedisStore final : public StateStore {
                        WindowCallback done) override;
   void RemoveFromWindow(const std::string& key, const std::string& member,
                         WindowCallback done) override;
+  void CountWindow(const std::string& key, CountCallback done) override;
 
  private:
   using SteadyTime = std::chrono::steady_clock::time_point;

@@ -37,6 +37,8 @@ struct WindowState {
   bool added = false;
   // The member pushed out to make room, when eviction was asked for.
   std::optional<std::string> evicted;
+  // How many members are live (members.size() whenever members are answered).
+  std::size_t size = 0;
   std::vector<WindowMember> members;
 };
 
@@ -46,6 +48,7 @@ class StateStore {
   using DoneCallback = std::function<void(absl::Status)>;
   using ClaimCallback = std::function<void(absl::StatusOr<bool>)>;
   using WindowCallback = std::function<void(absl::StatusOr<WindowState>)>;
+  using CountCallback = std::function<void(absl::StatusOr<std::size_t>)>;
 
   virtual ~StateStore() = default;
 
@@ -97,6 +100,9 @@ class StateStore {
   void ReadWindow(const std::string& key, WindowCallback done) {
     RemoveFromWindow(key, "", std::move(done));
   }
+  // How many members of the window are live, without reading them: a window
+  // of every open challenge is counted often and may hold 100,000.
+  virtual void CountWindow(const std::string& key, CountCallback done) = 0;
 };
 
 }  // namespace credbroker

@@ -63,9 +63,9 @@ std::string EncodeTokenForm(const TokenRequest& request) {
   return body;
 }
 
-CurlSiteClient::CurlSiteClient(std::vector<SiteEndpoint> sites, CurlMultiLoop& loop,
+CurlSiteClient::CurlSiteClient(std::vector<SiteEndpoint> sites, CurlLoops& loops,
                                const Clock& clock, Logger& logger)
-    : sites_(std::move(sites)), loop_(loop), clock_(clock), logger_(logger) {
+    : sites_(std::move(sites)), loops_(loops), clock_(clock), logger_(logger) {
   for (std::size_t i = 0; i < sites_.size(); ++i) gates_.push_back(std::make_unique<Gate>());
 }
 
@@ -97,11 +97,11 @@ void CurlSiteClient::Admit(std::size_t site_index, HttpRequest http, absl::Time 
 void CurlSiteClient::Launch(std::size_t site_index, HttpRequest http,
                             std::shared_ptr<CancelSignal> cancel, CurlMultiLoop::Callback done) {
   const uint64_t id =
-      loop_.Submit(std::move(http), [this, site_index, done = std::move(done)](HttpResult result) {
+      loops_.Submit(std::move(http), [this, site_index, done = std::move(done)](HttpResult result) {
         done(std::move(result));
         Release(site_index);
       });
-  if (cancel) cancel->OnCancel([this, id] { loop_.Cancel(id); });
+  if (cancel) cancel->OnCancel([this, id] { loops_.Cancel(id); });
 }
 
 void CurlSiteClient::Release(std::size_t site_index) {

@@ -1,5 +1,5 @@
 // SiteClient over libcurl: builds token, /api3/json and app session launcher
-// requests for each configured site and sends them through the shared CurlMultiLoop, at most a
+// requests for each configured site and sends them through the shared CurlLoops, at most a
 // configured number per site at once, so one busy site or one caller's burst cannot take every
 // socket.
 #pragma once
@@ -15,7 +15,7 @@
 #include "absl/strings/string_view.h"
 #include "broker/common/clock.h"
 #include "broker/telemetry/logger.h"
-#include "broker/upstream/curl_multi_loop.h"
+#include "broker/upstream/curl_loops.h"
 #include "broker/upstream/site_client.h"
 
 namespace credbroker {
@@ -39,7 +39,7 @@ std::string EncodeTokenForm(const TokenRequest& request);
 
 class CurlSiteClient final : public SiteClient {
  public:
-  CurlSiteClient(std::vector<SiteEndpoint> sites, CurlMultiLoop& loop, const Clock& clock,
+  CurlSiteClient(std::vector<SiteEndpoint> sites, CurlLoops& loops, const Clock& clock,
                  Logger& logger);
 
   bool HasSite(absl::string_view site) const override;
@@ -101,7 +101,7 @@ class CurlSiteClient final : public SiteClient {
 
   std::vector<SiteEndpoint> sites_;
   std::vector<std::unique_ptr<Gate>> gates_;
-  CurlMultiLoop& loop_;
+  CurlLoops& loops_;
   const Clock& clock_;
   Logger& logger_;
 };

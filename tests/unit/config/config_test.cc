@@ -63,6 +63,7 @@ TEST(ConfigTest, MinimalConfigIsValidWithDefaults) {
   EXPECT_EQ(config->per_address_failure_window, absl::Hours(1));
   EXPECT_EQ(config->challenges_per_person, 3);
   EXPECT_EQ(config->caller_max_in_flight, 4096);
+  EXPECT_EQ(config->site_call_threads, 2);
   EXPECT_EQ(config->sites.at(0).max_concurrent_requests, 1024);
   EXPECT_EQ(config->sites.at(0).max_queued_requests, 4096);
   EXPECT_FALSE(config->tls.enabled());
@@ -243,6 +244,7 @@ challenge:
 server:
   max_concurrent_streams: 64
   caller_max_in_flight: 10
+  site_call_threads: 3
   shutdown_grace_seconds: 3
 store:
   memory:
@@ -256,12 +258,16 @@ seal_accepted_key_files: [/etc/credbroker/old.key]
   EXPECT_EQ(config->challenges_per_person, 1);
   EXPECT_EQ(config->max_concurrent_streams, 64);
   EXPECT_EQ(config->caller_max_in_flight, 10);
+  EXPECT_EQ(config->site_call_threads, 3);
   EXPECT_EQ(config->shutdown_grace, absl::Seconds(3));
   EXPECT_EQ(config->memory_store_max_entries, 1000);
   EXPECT_EQ(config->seal_accepted_key_files, std::vector<std::string>{"/etc/credbroker/old.key"});
   ExpectRefused(
       ParseConfig(std::string(kMinimal) + "server:\n  caller_max_in_flight: 0\n", "t").status(),
       "server.caller_max_in_flight");
+  ExpectRefused(
+      ParseConfig(std::string(kMinimal) + "server:\n  site_call_threads: 65\n", "t").status(),
+      "server.site_call_threads");
   ExpectRefused(ParseConfig(std::string(kMinimal) + "store:\n  redis_typo: {}\n", "t").status(),
                 "store.redis_typo");
 }

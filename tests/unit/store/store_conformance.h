@@ -117,6 +117,11 @@ class StoreConformanceTest : public ::testing::Test {
     store().ReplaceInWindow(key, old_member, new_member, ttl, answer.Callback());
     return answer.Wait();
   }
+  absl::StatusOr<std::size_t> Count(const std::string& key) {
+    Answer<absl::StatusOr<std::size_t>> answer;
+    store().CountWindow(key, answer.Callback());
+    return answer.Wait();
+  }
   absl::StatusOr<WindowState> Remove(const std::string& key, const std::string& member) {
     Answer<absl::StatusOr<WindowState>> answer;
     store().RemoveFromWindow(key, member, answer.Callback());
@@ -295,6 +300,23 @@ TYPED_TEST_P(StoreConformanceTest, WindowChangesNeedNoAnswer) {
   EXPECT_EQ(window.members[0].name, "c");
 }
 
+// A count sees only live members, and every answer carries it.
+TYPED_TEST_P(StoreConformanceTest, CountWindowCountsLiveMembersOnly) {
+  EXPECT_EQ(this->Count("w").value(), 0u);
+  ASSERT_TRUE(this->Reserve("w", "short", 10, kShort).value().added);
+  this->store().ReserveInWindow("w", "long-1", 10, kLong, false, nullptr);
+  const WindowState third = this->Reserve("w", "long-2", 10, kLong).value();
+  EXPECT_EQ(third.size, 3u);
+  EXPECT_EQ(third.members.size(), 3u);
+  EXPECT_EQ(this->Count("w").value(), 3u);
+  this->Pass(kShort);
+  EXPECT_EQ(this->Count("w").value(), 2u);
+  EXPECT_EQ(this->Remove("w", "long-1").value().size, 1u);
+  EXPECT_EQ(this->Count("w").value(), 1u);
+  EXPECT_EQ(this->Remove("w", "long-2").value().size, 0u);
+  EXPECT_EQ(this->Count("w").value(), 0u);
+}
+
 TYPED_TEST_P(StoreConformanceTest, EvictionDropsTheMemberThatExpiresFirst) {
   // Distinct ttls order the expiries without waiting.
   ASSERT_TRUE(this->Reserve("w", "second", 2, kLong + absl::Seconds(1), true).value().added);
@@ -414,8 +436,8 @@ REGISTER_TYPED_TEST_SUITE_P(StoreConformanceTest, GetOfAbsentKeyIsNullopt, PutTh
                             DeleteIfEqualsReleasesOnlyTheHoldersLock, WindowAdmitsUpToItsLimit,
                             WindowMembersExpireOneByOne, ReserveOfAMemberAlreadyThereRenewsIt,
                             ReplaceTurnsAPlaceIntoAnotherWhateverTheLimit, RemoveGivesAPlaceBack,
-                            WindowChangesNeedNoAnswer, EvictionDropsTheMemberThatExpiresFirst,
-                            CallbacksMayUseTheStoreAgain,
+                            WindowChangesNeedNoAnswer, CountWindowCountsLiveMembersOnly,
+                            EvictionDropsTheMemberThatExpiresFirst, CallbacksMayUseTheStoreAgain,
                             PutIfAbsentHasExactlyOneWinnerUnderConcurrency,
                             ConcurrentReservationsNeverExceedTheLimit);
 

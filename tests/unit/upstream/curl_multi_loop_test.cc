@@ -1,6 +1,7 @@
 // CurlMultiLoop against the fake site in-process: every request's callback runs exactly once, on
 // the loop's one thread; a cancel before anything was sent is marked as not processed by the
-// site, one after is not; Stop fails what is still running and what comes after.
+// site, one after is not; Stop fails what is still running and what comes after. CurlLoops
+// spreads requests over its loops' threads and cancels on the loop that took the request.
 #include "broker/upstream/curl_multi_loop.h"
 
 #include <gtest/gtest.h>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "broker/common/errors.h"
+#include "broker/upstream/curl_loops.h"
 #include "eventually.h"
 #include "site.h"
 
@@ -21,6 +23,25 @@ namespace credbroker {
 namespace {
 
 using credbroker::testing::Eventually;
+
+// A result handed to the test thread.
+struct Outcome {
+  std::mutex mu;
+  std::vector<HttpResult> results;
+  std::set<std::thread::id> threads;
+
+  CurlMultiLoop::Callback Record() {
+    return [this](HttpResult result) {
+      std::lock_guard<std::mutex> lock(mu);
+      results.push_back(std::move(result));
+      threads.insert(std::this_thread::get_id());
+    };
+  }
+  std::size_t count() {
+    std::lock_guard<std::mutex> lock(mu);
+    return results.size();
+  }
+};
 
 class CurlMultiLoopTest : public ::testing::Test {
  protected:
@@ -43,6 +64,23 @@ class CurlMultiLoopTest : public ::testing::Test {
     ASSERT_TRUE(site_.faults().ApplyJson({{"latency_ms", ms}}, &error)) << error;
   }
 
+  // Sends `requests` password grants through `loop` (a CurlMultiLoop or CurlLoops), stops it once
+  // all came back, and checks that each came back once, with the site's answer.
+  template <typename Loop>
+  void SendAndExpectEachAnsweredOnce(Loop& loop, Outcome& outcome, int requests) {
+    for (int i = 0; i < requests; ++i) loop.Submit(TokenRequest(), outcome.Record());
+    ASSERT_TRUE(Eventually([&] { return outcome.count() == static_cast<std::size_t>(requests); }));
+    loop.Stop();
+    EXPECT_EQ(outcome.count(), static_cast<std::size_t>(requests));
+    for (const HttpResult& result : outcome.results) {
+      ASSERT_TRUE(result.transport.ok()) << result.transport;
+      EXPECT_EQ(result.answer.http_status, 400);
+      EXPECT_NE(result.answer.body.find("errors"), std::string::npos);
+      EXPECT_FALSE(result.site_request_id.empty());
+    }
+    EXPECT_EQ(PasswordGrantsAtSite(), requests);
+  }
+
   int64_t InFlightAtSite() { return site_.counters().ToJson()["in_flight"].get<int64_t>(); }
   int64_t PasswordGrantsAtSite() {
     return site_.counters().ToJson()["requests"]["password"].get<int64_t>();
@@ -51,43 +89,12 @@ class CurlMultiLoopTest : public ::testing::Test {
   fake_shotgrid::FakeShotgridSite site_{fake_shotgrid::SiteOptions{}};
 };
 
-// A result handed to the test thread.
-struct Outcome {
-  std::mutex mu;
-  std::vector<HttpResult> results;
-  std::set<std::thread::id> threads;
-
-  CurlMultiLoop::Callback Record() {
-    return [this](HttpResult result) {
-      std::lock_guard<std::mutex> lock(mu);
-      results.push_back(std::move(result));
-      threads.insert(std::this_thread::get_id());
-    };
-  }
-  std::size_t count() {
-    std::lock_guard<std::mutex> lock(mu);
-    return results.size();
-  }
-};
-
 TEST_F(CurlMultiLoopTest, EveryAnswerComesBackOnceOnTheLoopThread) {
   CurlMultiLoop loop;
   Outcome outcome;
-  constexpr int kRequests = 200;
-  for (int i = 0; i < kRequests; ++i) loop.Submit(TokenRequest(), outcome.Record());
-  ASSERT_TRUE(Eventually([&] { return outcome.count() == kRequests; }));
-  loop.Stop();
-
-  EXPECT_EQ(outcome.count(), static_cast<std::size_t>(kRequests));
+  SendAndExpectEachAnsweredOnce(loop, outcome, 200);
   ASSERT_EQ(outcome.threads.size(), 1u);
   EXPECT_NE(*outcome.threads.begin(), std::this_thread::get_id());
-  for (const HttpResult& result : outcome.results) {
-    ASSERT_TRUE(result.transport.ok()) << result.transport;
-    EXPECT_EQ(result.answer.http_status, 400);
-    EXPECT_NE(result.answer.body.find("errors"), std::string::npos);
-    EXPECT_FALSE(result.site_request_id.empty());
-  }
-  EXPECT_EQ(PasswordGrantsAtSite(), kRequests);
 }
 
 TEST_F(CurlMultiLoopTest, CancelBeforeAnythingWasSentIsNotProcessedBySite) {
@@ -150,6 +157,33 @@ TEST_F(CurlMultiLoopTest, StopFailsWhatIsRunningAndWhatComesAfter) {
   EXPECT_EQ(*late.threads.begin(), std::this_thread::get_id());
   EXPECT_EQ(ReasonOf(late.results[0].transport), Reason::kUpstreamUnavailable);
   loop.Stop();  // idempotent
+}
+
+TEST_F(CurlMultiLoopTest, LoopsShareRequestsAndEachAnswerComesBackOnce) {
+  CurlLoops loops(2);
+  Outcome outcome;
+  SendAndExpectEachAnsweredOnce(loops, outcome, 200);
+  EXPECT_EQ(outcome.threads.size(), 2u);
+  EXPECT_EQ(outcome.threads.count(std::this_thread::get_id()), 0u);
+}
+
+TEST_F(CurlMultiLoopTest, LoopsCancelOnTheLoopThatTookTheRequest) {
+  SetLatency(2000);
+  CurlLoops loops(3);
+  Outcome kept, cancelled;
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < 3; ++i) ids.push_back(loops.Submit(TokenRequest(), kept.Record()));
+  ids.push_back(loops.Submit(TokenRequest(), cancelled.Record()));
+  ASSERT_TRUE(Eventually([&] { return InFlightAtSite() == 4; }));
+  loops.Cancel(ids.back());
+  ASSERT_TRUE(Eventually([&] { return cancelled.count() == 1; }));
+  // The other three are still at the site: only the named request ended.
+  EXPECT_EQ(kept.count(), 0u);
+  EXPECT_EQ(ReasonOf(cancelled.results[0].transport), Reason::kUpstreamUnavailable);
+  loops.Cancel(ids.back());  // finished ids are fine
+  loops.Stop();
+  EXPECT_EQ(kept.count(), 3u);
+  EXPECT_EQ(cancelled.count(), 1u);
 }
 
 }  // namespace

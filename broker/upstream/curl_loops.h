@@ -1,0 +1,42 @@
+// The broker's site calls spread over a fixed number of CurlMultiLoops, one
+// thread each. A login's work after the site answers (the failure budget, the
+// sealed challenge, the store, the audit line, gRPC's answer) runs on the
+// thread of the loop that carried it, so with one loop a burst of answers
+// queues behind a single core; several loops use every core the broker has
+// while the thread count stays what the configuration says, whatever the load.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "broker/upstream/curl_multi_loop.h"
+
+namespace credbroker {
+
+class CurlLoops {
+ public:
+  // At least one loop; at most kMaxLoops.
+  explicit CurlLoops(int count);
+  CurlLoops(const CurlLoops&) = delete;
+  CurlLoops& operator=(const CurlLoops&) = delete;
+
+  static constexpr int kMaxLoops = 64;
+
+  // As CurlMultiLoop::Submit, on the next loop in turn; `done` runs on that
+  // loop's thread. The id names the loop too, for Cancel.
+  uint64_t Submit(HttpRequest request, CurlMultiLoop::Callback done);
+  // As CurlMultiLoop::Cancel, on the loop that took the request.
+  void Cancel(uint64_t id);
+  // Stops every loop. Idempotent.
+  void Stop();
+
+  int size() const { return static_cast<int>(loops_.size()); }
+
+ private:
+  std::vector<std::unique_ptr<CurlMultiLoop>> loops_;
+  std::atomic<uint64_t> next_{0};
+};
+
+}  // namespace credbroker
