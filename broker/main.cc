@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "broker/config/config.h"
 #include "broker/server/broker_server.h"
 #include "broker/server/process_hardening.h"
@@ -43,6 +44,10 @@ bool WritePortFile(const std::string& path, int port) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Debian's Abseil is built without NDEBUG, so every absl::Mutex (all of gRPC's locks) would run
+  // Abseil's debug-only deadlock detector: a process-wide graph updated under one global lock on
+  // every lock and unlock. Release builds of Abseil leave it out; so does the broker.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   // Before anything secret is read: no core dumps, not dumpable.
   if (absl::Status hardened = credbroker::HardenProcess(); !hardened.ok()) {
     std::cerr << "credential-broker: " << hardened.message() << '\n';

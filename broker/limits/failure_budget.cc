@@ -103,16 +103,13 @@ void FailureBudget::Settle(const FailureReservation& reservation, const absl::St
 }
 
 void FailureBudget::Refund(const FailureReservation& reservation, SettleCallback done) {
-  const std::string member = absl::StrCat(kInFlight, reservation.id);
-  store_.RemoveFromWindow(
-      reservation.address_key, member,
-      [this, reservation, member, done = std::move(done)](absl::StatusOr<WindowState>) {
-        store_.RemoveFromWindow(
-            reservation.person_key, member, [this, done](absl::StatusOr<WindowState> person) {
-              if (!person.ok()) return done(person.status());
-              done(settings_.max_failures - static_cast<int>(person->members.size()));
-            });
-      });
+  // Only the person's window holds the place: the address window is read at
+  // reservation and written only by Commit.
+  store_.RemoveFromWindow(reservation.person_key, absl::StrCat(kInFlight, reservation.id),
+                          [this, done = std::move(done)](absl::StatusOr<WindowState> person) {
+                            if (!person.ok()) return done(person.status());
+                            done(settings_.max_failures - static_cast<int>(person->size));
+                          });
 }
 
 void FailureBudget::Commit(const FailureReservation& reservation, SettleCallback done) {

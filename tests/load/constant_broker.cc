@@ -18,6 +18,8 @@
 #include <memory>
 #include <string>
 
+#include "absl/synchronization/mutex.h"
+
 #include "credbroker/v1/broker.grpc.pb.h"
 
 namespace {
@@ -106,6 +108,8 @@ class ConstantBroker final : public v1::CredentialBroker::CallbackService {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // As the broker does (broker/main.cc), so that the two compare like with like.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   const std::string listen = Flag(argc, argv, "--listen", "127.0.0.1:0");
   const std::string port_file = Flag(argc, argv, "--port-file", "");
 
