@@ -62,7 +62,7 @@ struct Config {
   int caller_max_in_flight = 4096;
   // Threads carrying site calls, each with its own connections; a login's
   // work after the site answers runs there too. Fixed at start.
-  int site_call_threads = 2;
+  int site_call_threads = 4;
   // After SIGTERM: how long the broker keeps serving while health already
   // says NOT_SERVING (endpoints and balancers catch up), then how long calls
   // in flight get to finish, site calls included.

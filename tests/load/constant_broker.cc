@@ -19,7 +19,6 @@
 #include <string>
 
 #include "absl/synchronization/mutex.h"
-
 #include "credbroker/v1/broker.grpc.pb.h"
 
 namespace {

@@ -63,7 +63,7 @@ TEST(ConfigTest, MinimalConfigIsValidWithDefaults) {
   EXPECT_EQ(config->per_address_failure_window, absl::Hours(1));
   EXPECT_EQ(config->challenges_per_person, 3);
   EXPECT_EQ(config->caller_max_in_flight, 4096);
-  EXPECT_EQ(config->site_call_threads, 2);
+  EXPECT_EQ(config->site_call_threads, 4);
   EXPECT_EQ(config->sites.at(0).max_concurrent_requests, 1024);
   EXPECT_EQ(config->sites.at(0).max_queued_requests, 4096);
   EXPECT_FALSE(config->tls.enabled());
