@@ -80,20 +80,31 @@ void FailureBudget::ReserveNamed(const std::string& site, const std::string& use
         // The address counts answered failures only: a web backend's many
         // users log in at once from one address, and each of them is held
         // to their own budget above.
-        store_.ReadWindow(reservation->address_key, [this, reservation, member,
-                                                     done](absl::StatusOr<WindowState> address) {
-          if (address.ok() &&
-              static_cast<int>(address->members.size()) < settings_.per_address_max_failures) {
-            return done(*reservation);
-          }
-          // Give the person's place back before answering.
-          if (address.ok()) Metrics::Get().FailureBudgetRefusal("address");
-          absl::Status refusal =
-              address.ok() ? Refusal(*address, "from this address") : address.status();
-          store_.RemoveFromWindow(reservation->person_key, member,
-                                  [done, refusal](absl::StatusOr<WindowState>) { done(refusal); });
-        });
+        CheckAddress(reservation, member, done);
       });
+}
+
+void FailureBudget::CheckAddress(std::shared_ptr<FailureReservation> reservation,
+                                 std::string member, ReserveCallback done) {
+  // Counted, not read: the members only tell a refused caller when to come
+  // back, and a busy backend's address may hold many.
+  store_.CountWindow(reservation->address_key, [this, reservation, member,
+                                                done](absl::StatusOr<std::size_t> failures) {
+    if (failures.ok() && static_cast<int>(*failures) < settings_.per_address_max_failures) {
+      return done(*reservation);
+    }
+    // Give the person's place back before answering.
+    auto refuse = [this, reservation, member, done](absl::Status refusal) {
+      store_.RemoveFromWindow(reservation->person_key, member,
+                              [done, refusal](absl::StatusOr<WindowState>) { done(refusal); });
+    };
+    if (!failures.ok()) return refuse(failures.status());
+    Metrics::Get().FailureBudgetRefusal("address");
+    store_.ReadWindow(
+        reservation->address_key, [this, refuse](absl::StatusOr<WindowState> address) {
+          refuse(address.ok() ? Refusal(*address, "from this address") : address.status());
+        });
+  });
 }
 
 void FailureBudget::Settle(const FailureReservation& reservation, const absl::Status& site_answer,

@@ -76,6 +76,10 @@ class FailureBudget {
  private:
   void ReserveNamed(const std::string& site, const std::string& username,
                     const std::string& address, ReserveCallback done);
+  // The person's place is taken: reserves if the address is under its limit,
+  // else gives the place back and refuses.
+  void CheckAddress(std::shared_ptr<FailureReservation> reservation, std::string member,
+                    ReserveCallback done);
   void Refund(const FailureReservation& reservation, SettleCallback done);
   void Commit(const FailureReservation& reservation, SettleCallback done);
   absl::Status Refusal(const WindowState& window, absl::string_view who) const;

@@ -5,6 +5,10 @@
 // queues behind a single thread. The count is fixed at start
 // (server.site_call_threads), whatever the load; docs/performance.md has what
 // 1, 2 and 4 loops do to a burst of 1,000 logins.
+//
+// Requests fill the first loop before spilling to the next: at a steady rate
+// one busy loop answers sooner than several that each wake from idle for
+// every answer, and a burst still spreads over all of them.
 #pragma once
 
 #include <atomic>
@@ -25,8 +29,8 @@ class CurlLoops {
 
   static constexpr int kMaxLoops = 64;
 
-  // As CurlMultiLoop::Submit, on the next loop in turn; `done` runs on that
-  // loop's thread. The id names the loop too, for Cancel.
+  // As CurlMultiLoop::Submit; `done` runs on the thread of the loop that took
+  // the request. The id names the loop too, for Cancel.
   uint64_t Submit(HttpRequest request, CurlMultiLoop::Callback done);
   // As CurlMultiLoop::Cancel, on the loop that took the request.
   void Cancel(uint64_t id);
@@ -36,8 +40,17 @@ class CurlLoops {
   int size() const { return static_cast<int>(loops_.size()); }
 
  private:
-  std::vector<std::unique_ptr<CurlMultiLoop>> loops_;
-  std::atomic<uint64_t> next_{0};
+  struct Loop {
+    CurlMultiLoop loop;
+    // Requests submitted and not yet answered.
+    std::atomic<int> in_flight{0};
+  };
+
+  // The first loop with fewer than kSpillAt requests in flight, else the
+  // least busy one.
+  std::size_t Pick() const;
+
+  std::vector<std::unique_ptr<Loop>> loops_;
 };
 
 }  // namespace credbroker

@@ -1,7 +1,8 @@
 // CurlMultiLoop against the fake site in-process: every request's callback runs exactly once, on
 // the loop's one thread; a cancel before anything was sent is marked as not processed by the
 // site, one after is not; Stop fails what is still running and what comes after. CurlLoops
-// spreads requests over its loops' threads and cancels on the loop that took the request.
+// keeps one request at a time on its first loop, spreads a burst over all of them, and cancels
+// on the loop that took the request.
 #include "broker/upstream/curl_multi_loop.h"
 
 #include <gtest/gtest.h>
@@ -159,31 +160,52 @@ TEST_F(CurlMultiLoopTest, StopFailsWhatIsRunningAndWhatComesAfter) {
   loop.Stop();  // idempotent
 }
 
-TEST_F(CurlMultiLoopTest, LoopsShareRequestsAndEachAnswerComesBackOnce) {
+TEST_F(CurlMultiLoopTest, LoopsShareABurstAndEachAnswerComesBackOnce) {
+  // Slow answers: the burst is all in flight before the first comes back.
+  SetLatency(300);
   CurlLoops loops(2);
   Outcome outcome;
-  SendAndExpectEachAnsweredOnce(loops, outcome, 200);
+  SendAndExpectEachAnsweredOnce(loops, outcome, 100);
   EXPECT_EQ(outcome.threads.size(), 2u);
   EXPECT_EQ(outcome.threads.count(std::this_thread::get_id()), 0u);
+}
+
+TEST_F(CurlMultiLoopTest, OneRequestAtATimeStaysOnTheFirstLoop) {
+  CurlLoops loops(4);
+  Outcome outcome;
+  for (std::size_t i = 1; i <= 20; ++i) {
+    loops.Submit(TokenRequest(), outcome.Record());
+    ASSERT_TRUE(Eventually([&] { return outcome.count() == i; }));
+  }
+  loops.Stop();
+  EXPECT_EQ(outcome.threads.size(), 1u);
 }
 
 TEST_F(CurlMultiLoopTest, LoopsCancelOnTheLoopThatTookTheRequest) {
   SetLatency(2000);
   CurlLoops loops(3);
+  // 16 fill the first loop, 16 the second, and the last two go to the third.
+  constexpr int kRequests = 34;
   Outcome kept, cancelled;
   std::vector<uint64_t> ids;
-  for (int i = 0; i < 3; ++i) ids.push_back(loops.Submit(TokenRequest(), kept.Record()));
-  ids.push_back(loops.Submit(TokenRequest(), cancelled.Record()));
-  ASSERT_TRUE(Eventually([&] { return InFlightAtSite() == 4; }));
+  for (int i = 0; i < kRequests; ++i) {
+    const bool cancel = i == 20 || i == kRequests - 1;
+    ids.push_back(loops.Submit(TokenRequest(), cancel ? cancelled.Record() : kept.Record()));
+  }
+  ASSERT_TRUE(Eventually([&] { return InFlightAtSite() == kRequests; }));
+  loops.Cancel(ids[20]);
   loops.Cancel(ids.back());
-  ASSERT_TRUE(Eventually([&] { return cancelled.count() == 1; }));
-  // The other three are still at the site: only the named request ended.
+  ASSERT_TRUE(Eventually([&] { return cancelled.count() == 2; }));
+  // The others are still at the site: only the named requests ended.
   EXPECT_EQ(kept.count(), 0u);
-  EXPECT_EQ(ReasonOf(cancelled.results[0].transport), Reason::kUpstreamUnavailable);
+  EXPECT_EQ(cancelled.threads.size(), 2u);
+  for (const HttpResult& result : cancelled.results) {
+    EXPECT_EQ(ReasonOf(result.transport), Reason::kUpstreamUnavailable);
+  }
   loops.Cancel(ids.back());  // finished ids are fine
   loops.Stop();
-  EXPECT_EQ(kept.count(), 3u);
-  EXPECT_EQ(cancelled.count(), 1u);
+  EXPECT_EQ(kept.count(), static_cast<std::size_t>(kRequests - 2));
+  EXPECT_EQ(cancelled.count(), 2u);
 }
 
 }  // namespace
