@@ -9,7 +9,8 @@
 namespace credbroker {
 namespace {
 
-constexpr std::size_t kSweepEvery = 1024;
+// Entries each write looks at for expiry; see SweepSome.
+constexpr int kSweepStep = 8;
 
 absl::Status StoreFull() {
   Metrics::Get().MemoryStoreError();
@@ -34,16 +35,22 @@ MemoryStore::Entry* MemoryStore::FindOrCreate(const std::string& key, absl::Time
   if (Entry* entry = FindLive(key, now)) return entry;
   if (entries_.size() >= max_entries_) {
     // A sweep may make room; only a store full of live entries refuses.
-    writes_since_sweep_ = kSweepEvery;
-    MaybeSweep(now);
+    SweepAll(now);
     if (entries_.size() >= max_entries_) return nullptr;
   }
   return &entries_[key];
 }
 
-void MemoryStore::MaybeSweep(absl::Time now) {
-  if (++writes_since_sweep_ < kSweepEvery) return;
-  writes_since_sweep_ = 0;
+void MemoryStore::SweepSome(absl::Time now) {
+  auto it = entries_.lower_bound(sweep_from_);
+  for (int i = 0; i < kSweepStep && !entries_.empty(); ++i) {
+    if (it == entries_.end()) it = entries_.begin();
+    it = it->second.expires <= now ? entries_.erase(it) : std::next(it);
+  }
+  sweep_from_ = it == entries_.end() ? std::string() : it->first;
+}
+
+void MemoryStore::SweepAll(absl::Time now) {
   for (auto it = entries_.begin(); it != entries_.end();) {
     it = it->second.expires <= now ? entries_.erase(it) : std::next(it);
   }
@@ -86,7 +93,7 @@ void MemoryStore::Put(const std::string& key, std::string value, absl::Duration 
   {
     std::lock_guard<std::mutex> lock(mu_);
     const absl::Time now = clock_.Now();
-    MaybeSweep(now);
+    SweepSome(now);
     if (Entry* entry = FindOrCreate(key, now)) {
       *entry = Entry{std::move(value), now + ttl, {}};
       stored = true;
@@ -101,7 +108,7 @@ void MemoryStore::PutIfAbsent(const std::string& key, std::string value, absl::D
   {
     std::lock_guard<std::mutex> lock(mu_);
     const absl::Time now = clock_.Now();
-    MaybeSweep(now);
+    SweepSome(now);
     if (FindLive(key, now) == nullptr) {
       if (Entry* entry = FindOrCreate(key, now)) {
         *entry = Entry{std::move(value), now + ttl, {}};
@@ -158,7 +165,7 @@ void MemoryStore::ReserveInWindow(const std::string& key, const std::string& mem
   {
     std::lock_guard<std::mutex> lock(mu_);
     const absl::Time now = clock_.Now();
-    MaybeSweep(now);
+    SweepSome(now);
     Entry* entry = FindOrCreate(key, now);
     if (entry == nullptr) {
       result = StoreFull();

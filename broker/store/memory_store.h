@@ -1,5 +1,5 @@
 // The default state store: one process's memory. Expiry follows the injected
-// clock; expired entries are dropped when touched and by an occasional sweep.
+// clock; expired entries are dropped when touched and by a sweep spread over writes.
 // The number of keys is bounded, so a flood of logins cannot grow it without
 // limit: a full store refuses new keys with STORE_UNAVAILABLE.
 #pragma once
@@ -60,14 +60,21 @@ class MemoryStore final : public StateStore {
   // Drops expired members and fixes the entry's expiry. Needs mu_.
   static void Prune(Entry& entry, absl::Time now);
   static void Insert(Entry& entry, WindowMember member);
-  // Drops expired entries once in a while, so keys never touched again go too.
-  void MaybeSweep(absl::Time now);
+  // Drops expired entries that nothing touches again: each write looks at the
+  // next few keys after where the last one stopped, wrapping around, so every
+  // key is looked at within about size / 8 writes and no one write scans the
+  // whole map under the lock (which held every other call up for
+  // milliseconds at 100,000 entries).
+  void SweepSome(absl::Time now);
+  // Looks at every key: only when the store is full.
+  void SweepAll(absl::Time now);
 
   const Clock& clock_;
   const std::size_t max_entries_;
   mutable std::mutex mu_;
   std::map<std::string, Entry> entries_;
-  std::size_t writes_since_sweep_ = 0;
+  // The key SweepSome looks at next (the first key at or after it).
+  std::string sweep_from_;
 };
 
 }  // namespace credbroker
