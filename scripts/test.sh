@@ -5,8 +5,8 @@
 #      the fake site's tests, and integration tests that run the real broker
 #      and fake site as processes on loopback;
 #   2. the same suite built with AddressSanitizer and UBSan (build-asan/);
-#   3. the project's own concurrency code (memory and Redis stores, limits, token cache), which
-#      does not touch gRPC, under ThreadSanitizer (build-tsan/);
+#   3. the project's own concurrency code (memory and Redis stores, limits, token cache, curl
+#      loops), which does not touch gRPC, under ThreadSanitizer (build-tsan/);
 #   4. each fuzzer (tests/fuzz) for a few seconds, built with clang.
 # CREDBROKER_SKIP_SANITIZERS=1 runs step 1 only.
 set -euo pipefail
@@ -30,12 +30,12 @@ echo "== AddressSanitizer + UBSan build and test ($ROOT/build-asan)"
 BUILD_DIR="$ROOT/build-asan" "$ROOT/scripts/build.sh" -DCREDBROKER_SANITIZE=ON
 (cd "$ROOT/build-asan" && ctest --output-on-failure --timeout 300 -j "$JOBS")
 
-echo "== ThreadSanitizer: state store, limits and token cache ($ROOT/build-tsan)"
+echo "== ThreadSanitizer: state store, limits, token cache and curl loops ($ROOT/build-tsan)"
 cmake -S "$ROOT" -B "$ROOT/build-tsan" -G Ninja -DCREDBROKER_UNIT_TSAN=ON >/dev/null
 cmake --build "$ROOT/build-tsan" --target unit_memory_store_test unit_redis_store_test \
-  unit_limits_test unit_token_cache_test unit_log_sink_test
+  unit_limits_test unit_token_cache_test unit_log_sink_test unit_curl_multi_loop_test
 (cd "$ROOT/build-tsan" && ctest --output-on-failure --timeout 300 -j "$JOBS" \
-  -R '^((Memory|Redis)/StoreConformanceTest/0|MemoryStoreTest|RedisStoreTest|FailureBudgetTest|CallerInFlightTest|TokenCacheTest|LogSinkTest|JsonLineTest)\.')
+  -R '^((Memory|Redis)/StoreConformanceTest/0|MemoryStoreTest|RedisStoreTest|FailureBudgetTest|CallerInFlightTest|TokenCacheTest|LogSinkTest|JsonLineTest|CurlMultiLoopTest)\.')
 
 echo "== Fuzzers: each parser of untrusted input for ${CREDBROKER_FUZZ_SECONDS:-10} s (build-fuzz/)"
 "$ROOT/tests/fuzz/run_fuzzers.sh" "${CREDBROKER_FUZZ_SECONDS:-10}"
