@@ -41,9 +41,10 @@ class CurlLoops {
 
  private:
   struct Loop {
-    CurlMultiLoop loop;
-    // Requests submitted and not yet answered.
+    // Requests submitted and not yet answered. Declared first so that it
+    // outlives the loop, whose destructor fails what is still running.
     std::atomic<int> in_flight{0};
+    CurlMultiLoop loop;
   };
 
   // The first loop with fewer than kSpillAt requests in flight, else the
