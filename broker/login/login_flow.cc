@@ -6,6 +6,7 @@
 #include <openssl/crypto.h>
 
 #include <limits>
+#include <mutex>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -20,8 +21,15 @@ namespace {
 
 void Wipe(std::string& s) { OPENSSL_cleanse(s.data(), s.size()); }
 
-// Every open challenge, expiring with it, so any replica can count them.
-constexpr char kOpenChallengesKey[] = "challenges-open";
+// Every open challenge, expiring with it, so any replica can count them: in
+// one window per first hex digit of the id, because adding to or removing
+// from a window looks through its members, and one window of every open
+// challenge made each login pay for all of them under the store's lock.
+constexpr int kOpenChallengeShards = 16;
+std::string OpenChallengesKey(char first_digit) {
+  return absl::StrCat("challenges-open/", absl::string_view(&first_digit, 1));
+}
+std::string OpenChallengesKeyOf(const std::string& id) { return OpenChallengesKey(id[0]); }
 
 // A challenge's member there: the first 15 of its id's 64 random hex digits.
 // Only counted, so 60 bits tell challenges apart well enough, and a name this
@@ -214,7 +222,7 @@ void LoginFlow::StoreChallenge(std::shared_ptr<BeginState> state, const std::str
                if (!stored.ok()) return FinishBegin(state, stored);
                // Only counted (credbroker_challenges_held): the login does
                // not wait for it, nor fail with it.
-               store_.ReserveInWindow(kOpenChallengesKey, OpenChallengeTag(id),
+               store_.ReserveInWindow(OpenChallengesKeyOf(id), OpenChallengeTag(id),
                                       std::numeric_limits<int>::max(), settings_.challenge_lifetime,
                                       /*evict_oldest=*/false,
                                       /*done=*/nullptr);
@@ -350,11 +358,34 @@ void LoginFlow::OnWrongCode(std::shared_ptr<SubmitState> state, absl::StatusOr<i
 }
 
 void LoginFlow::ForgetOpenChallenge(const std::string& id) {
-  store_.RemoveFromWindow(kOpenChallengesKey, OpenChallengeTag(id), /*done=*/nullptr);
+  store_.RemoveFromWindow(OpenChallengesKeyOf(id), OpenChallengeTag(id), /*done=*/nullptr);
 }
 
 void LoginFlow::CountOpenChallenges(std::function<void(absl::StatusOr<std::size_t>)> done) {
-  store_.CountWindow(kOpenChallengesKey, std::move(done));
+  struct Tally {
+    std::mutex mu;
+    int pending = kOpenChallengeShards;
+    std::size_t open = 0;
+    absl::Status error;
+    std::function<void(absl::StatusOr<std::size_t>)> done;
+  };
+  auto tally = std::make_shared<Tally>();
+  tally->done = std::move(done);
+  for (int shard = 0; shard < kOpenChallengeShards; ++shard) {
+    store_.CountWindow(OpenChallengesKey("0123456789abcdef"[shard]),
+                       [tally](absl::StatusOr<std::size_t> counted) {
+                         std::unique_lock<std::mutex> lock(tally->mu);
+                         if (counted.ok()) {
+                           tally->open += *counted;
+                         } else if (tally->error.ok()) {
+                           tally->error = counted.status();
+                         }
+                         if (--tally->pending > 0) return;
+                         lock.unlock();
+                         if (!tally->error.ok()) return tally->done(tally->error);
+                         tally->done(tally->open);
+                       });
+  }
 }
 
 void LoginFlow::DropChallenge(const std::shared_ptr<SubmitState>& state,

@@ -559,6 +559,30 @@ TEST_F(LoginFlowTest, PerAddressLimitCatchesSprayingAcrossUsernames) {
   EXPECT_EQ(site_.request_count(), 4u);
 }
 
+// ---- Counting open challenges ----
+
+TEST_F(LoginFlowTest, OpenChallengesAreCountedAcrossTheirWindows) {
+  settings_.challenges_per_person = 20;
+  flow_ = FlowWith(sealer_);
+  auto count = [this] {
+    absl::StatusOr<std::size_t> counted = absl::UnknownError("no answer");
+    flow_->CountOpenChallenges([&](absl::StatusOr<std::size_t> open) { counted = open; });
+    return counted;
+  };
+  EXPECT_EQ(count().value(), 0u);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 20; ++i) ids.push_back(BeginChallenge());
+  EXPECT_EQ(count().value(), 20u);
+  // A completed challenge stops counting; a replaced one too.
+  site_.QueueAnswer(FakeSiteClient::Grant("at-2fa", "rt-2fa", absl::Seconds(3600)));
+  ASSERT_TRUE(Submit(ids[7], kCode).ok());
+  EXPECT_EQ(count().value(), 19u);
+  BeginChallenge();  // the 21st replaces the oldest
+  EXPECT_EQ(count().value(), 20u);
+  clock_.Advance(settings_.challenge_lifetime);
+  EXPECT_EQ(count().value(), 0u);
+}
+
 // ---- Challenges belong to their caller ----
 
 TEST_F(LoginFlowTest, AnotherCallerCannotSubmitAndSpendsNothing) {
