@@ -643,43 +643,34 @@ void RedisStore::DeleteIfEquals(const std::string& key, const std::string& expec
          });
 }
 
+void RedisStore::EvalWindow(const std::string& script, const std::string& key,
+                            std::vector<std::string> args, WindowCallback done) {
+  std::vector<std::string> argv = {"EVAL", script, "1", Key(key), NowMs(), Answer(done)};
+  argv.insert(argv.end(), std::make_move_iterator(args.begin()),
+              std::make_move_iterator(args.end()));
+  Submit(std::move(argv), [done = std::move(done)](absl::StatusOr<RedisReply> reply) {
+    if (!done) return;
+    if (!reply.ok()) return done(reply.status());
+    done(ParseWindow(*reply));
+  });
+}
+
 void RedisStore::ReserveInWindow(const std::string& key, const std::string& member, int limit,
                                  absl::Duration ttl, bool evict_oldest, WindowCallback done) {
-  // Read before the callback below is moved from.
-  const char* answer = Answer(done);
-  Submit({"EVAL", ReserveScript(), "1", Key(key), NowMs(), answer, member, std::to_string(limit),
-          TtlMs(ttl), evict_oldest ? "1" : "0"},
-         [done = std::move(done)](absl::StatusOr<RedisReply> reply) {
-           if (!done) return;
-           if (!reply.ok()) return done(reply.status());
-           done(ParseWindow(*reply));
-         });
+  EvalWindow(ReserveScript(), key,
+             {member, std::to_string(limit), TtlMs(ttl), evict_oldest ? "1" : "0"},
+             std::move(done));
 }
 
 void RedisStore::ReplaceInWindow(const std::string& key, const std::string& old_member,
                                  const std::string& new_member, absl::Duration ttl,
                                  WindowCallback done) {
-  // Read before the callback below is moved from.
-  const char* answer = Answer(done);
-  Submit(
-      {"EVAL", ReplaceScript(), "1", Key(key), NowMs(), answer, old_member, new_member, TtlMs(ttl)},
-      [done = std::move(done)](absl::StatusOr<RedisReply> reply) {
-        if (!done) return;
-        if (!reply.ok()) return done(reply.status());
-        done(ParseWindow(*reply));
-      });
+  EvalWindow(ReplaceScript(), key, {old_member, new_member, TtlMs(ttl)}, std::move(done));
 }
 
 void RedisStore::RemoveFromWindow(const std::string& key, const std::string& member,
                                   WindowCallback done) {
-  // Read before the callback below is moved from.
-  const char* answer = Answer(done);
-  Submit({"EVAL", RemoveScript(), "1", Key(key), NowMs(), answer, member},
-         [done = std::move(done)](absl::StatusOr<RedisReply> reply) {
-           if (!done) return;
-           if (!reply.ok()) return done(reply.status());
-           done(ParseWindow(*reply));
-         });
+  EvalWindow(RemoveScript(), key, {member}, std::move(done));
 }
 
 void RedisStore::CountWindow(const std::string& key, CountCallback done) {

@@ -127,6 +127,10 @@ class RedisStore final : public StateStore {
 
   // Queues a command for the store's thread; called from any thread.
   void Submit(std::vector<std::string> argv, ReplyHandler done);
+  // Runs a window script: EVAL script 1 key now answer args..., answering the
+  // members only when `done` reads them.
+  void EvalWindow(const std::string& script, const std::string& key, std::vector<std::string> args,
+                  WindowCallback done);
   void Wake();
 
   // Everything below runs on the store's thread only.
