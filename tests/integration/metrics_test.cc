@@ -3,7 +3,9 @@
 // cache, open challenges and the shared store, and never a secret or a name.
 #include <chrono>
 #include <cmath>
+#include <future>
 #include <thread>
+#include <vector>
 
 #include "broker_fixture.h"
 #include "eventually.h"
@@ -128,6 +130,33 @@ TEST_F(MetricsTest, CountsCallsSiteAnswersAndRefusalsAfterRealCalls) {
     ASSERT_FALSE(secret.empty());
     EXPECT_EQ(text.find(secret), std::string::npos) << "the scrape shows '" << secret << "'";
   }
+}
+
+// Challenges opened at once land in the store's many open-challenge windows
+// on Redis; the gauge adds them all up, and a completed one leaves it.
+TEST_F(MetricsTest, ChallengesOpenedAtOnceOnRedisAreAllCounted) {
+  absl::StatusOr<std::unique_ptr<RedisServer>> redis = RedisServer::Start(std::nullopt, false);
+  ASSERT_TRUE(redis.ok()) << redis.status();
+  BrokerOptions options;
+  options.extra_yaml = "seal_key_file: \"" + dir_.Write("seal.key", std::string(32, 's')) +
+                       "\"\nstore:\n  redis:\n    address: \"" + (*redis)->address() + "\"\n";
+  StartWithMetrics({}, options);
+  // Three each (the most a person may hold) for eight people, all at once.
+  std::vector<std::future<std::string>> opened;
+  for (const fixtures::BuiltinUser& user : fixtures::kUsers) {
+    if (opened.size() == 24) break;
+    for (int i = 0; i < 3; ++i) {
+      opened.push_back(std::async(std::launch::async, [this, user] { return Challenge(user); }));
+    }
+  }
+  ASSERT_EQ(opened.size(), 24u);
+  std::vector<std::string> ids;
+  for (auto& id : opened) ids.push_back(id.get());
+  EXPECT_EQ(WaitForSample("credbroker_challenges_held", {}, 24), 24);
+  v1::LoginResult alice;
+  ASSERT_GRPC_OK(Submit(ids[0], site_->CurrentCode(fixtures::kAlice.totp_secret), &alice));
+  EXPECT_EQ(WaitForSample("credbroker_challenges_held", {}, 23), 23);
+  EXPECT_EQ(site_->Requests("password"), 25);
 }
 
 TEST_F(MetricsTest, NoListenerWithoutTheKey) {
